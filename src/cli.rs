@@ -1,0 +1,309 @@
+//! What both binaries share: arguments, environment, logging, and printing
+//! the one error line with its exit status.
+
+use std::ffi::{OsStr, OsString};
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::check;
+use crate::config::{Config, Resolved};
+use crate::error::{Error, EXIT_FAILED};
+use crate::name::IfName;
+use crate::{ifdown, ifup};
+
+/// Which binary is running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tool {
+    Ifup,
+    Ifdown,
+}
+
+impl Tool {
+    pub fn name(self) -> &'static str {
+        match self {
+            Tool::Ifup => "vnet-ifup",
+            Tool::Ifdown => "vnet-ifdown",
+        }
+    }
+}
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    Help,
+    Version,
+    Run(IfName),
+    Check(IfName),
+}
+
+/// The environment variables we read, taken once at start.
+#[derive(Debug, Default)]
+pub struct Env {
+    /// `VNET_CONFIG`: another configuration file.
+    pub config: Option<PathBuf>,
+    /// `VNET_BRIDGE`: the bridge for this invocation.
+    pub bridge: Option<OsString>,
+}
+
+impl Env {
+    /// Reads the process environment; an empty variable counts as unset.
+    pub fn from_process() -> Env {
+        let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+        Env {
+            config: var("VNET_CONFIG").map(PathBuf::from),
+            bridge: var("VNET_BRIDGE"),
+        }
+    }
+}
+
+/// The whole program: `main` of both binaries is this one call.
+pub fn main(tool: Tool) -> ExitCode {
+    init_logging(tool);
+    // panic = "abort" would end in SIGABRT; QEMU should see one line and status 1.
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = writeln!(io::stderr(), "{}: internal error: {info}", tool.name());
+        std::process::exit(EXIT_FAILED.into());
+    }));
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    match run(tool, &args, &Env::from_process()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "{}: {e}", tool.name());
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn run(tool: Tool, args: &[OsString], env: &Env) -> Result<(), Error> {
+    match parse_args(tool, args)? {
+        Command::Help => {
+            print(&help(tool));
+            Ok(())
+        }
+        Command::Version => {
+            print(&format!("{} {}\n", tool.name(), env!("CARGO_PKG_VERSION")));
+            Ok(())
+        }
+        Command::Run(tap) => match tool {
+            Tool::Ifup => ifup::run(&tap, &settings(&tap, env)?.1),
+            Tool::Ifdown => ifdown::run(&tap),
+        },
+        Command::Check(tap) => {
+            let mut out = String::new();
+            let result = match tool {
+                Tool::Ifup => {
+                    let (config, resolved) = settings(&tap, env)?;
+                    check::ifup(&tap, &config, &resolved, &mut out)
+                }
+                Tool::Ifdown => check::ifdown(&tap, &mut out),
+            };
+            print(&out);
+            result
+        }
+    }
+}
+
+/// Parses argv without the program name. QEMU passes exactly one: the tap.
+pub fn parse_args(tool: Tool, args: &[OsString]) -> Result<Command, Error> {
+    let usage = |problem: String| Error::Usage {
+        tool: tool.name(),
+        problem,
+    };
+    let args: Vec<&OsStr> = args.iter().map(OsString::as_os_str).collect();
+    let known = ["--help", "-h", "--version", "-V", "--check", "--"];
+    let unknown_option = |a: &OsStr| {
+        a.to_str()
+            .is_some_and(|s| s.starts_with('-') && !known.contains(&s))
+    };
+    match args.as_slice() {
+        [] => Err(usage("missing the TAP argument".into())),
+        [a, ..] if unknown_option(a) => Err(usage(format!("unknown option {a:?}"))),
+        [a] if *a == "--help" || *a == "-h" => Ok(Command::Help),
+        [a] if *a == "--version" || *a == "-V" => Ok(Command::Version),
+        [a] if *a == "--check" || *a == "--" => Err(usage(format!("{a:?} needs a TAP"))),
+        [a, tap] if *a == "--check" => tap_name(tap).map(Command::Check),
+        [a, tap] if *a == "--" => tap_name(tap).map(Command::Run),
+        [tap] => tap_name(tap).map(Command::Run),
+        [_, extra, ..] => Err(usage(format!("unexpected argument {extra:?}"))),
+    }
+}
+
+fn tap_name(arg: &OsStr) -> Result<IfName, Error> {
+    IfName::from_os(arg).map_err(|reason| Error::Name {
+        what: "tap",
+        name: arg.to_string_lossy().into_owned(),
+        reason,
+    })
+}
+
+/// Loads the configuration and resolves it for `tap`.
+fn settings(tap: &IfName, env: &Env) -> Result<(Config, Resolved), Error> {
+    let config = Config::load(env.config.as_deref()).map_err(Error::Config)?;
+    let bridge = match &env.bridge {
+        Some(raw) => Some(IfName::from_os(raw).map_err(|reason| Error::Name {
+            what: "VNET_BRIDGE bridge",
+            name: raw.to_string_lossy().into_owned(),
+            reason,
+        })?),
+        None => None,
+    };
+    let resolved = config.resolve(tap, bridge);
+    Ok((config, resolved))
+}
+
+fn print(text: &str) {
+    // A closed stdout is not worth a failure; QEMU ignores our stdout anyway.
+    let _ = io::stdout().write_all(text.as_bytes());
+}
+
+fn init_logging(tool: Tool) {
+    let name = tool.name();
+    env_logger::Builder::new()
+        .filter_level(log::LevelFilter::Warn)
+        .parse_env(env_logger::Env::new().filter("VNET_LOG"))
+        .format(move |buf, record| {
+            let level = match record.level() {
+                log::Level::Warn => "warning".to_owned(),
+                other => other.as_str().to_lowercase(),
+            };
+            writeln!(buf, "{name}: {level}: {}", record.args())
+        })
+        .init();
+}
+
+fn help(tool: Tool) -> String {
+    let (name, verb) = match tool {
+        Tool::Ifup => (tool.name(), "put QEMU's tap TAP, up, on its bridge"),
+        Tool::Ifdown => (
+            tool.name(),
+            "take QEMU's tap TAP off its bridge and set it down",
+        ),
+    };
+    format!(
+        "{name} {version}: {verb}, over rtnetlink.
+
+usage: {name} TAP            QEMU runs this as its {script}
+       {name} --check TAP    show what would be done and why; change nothing
+       {name} --help | --version
+
+files:        /etc/vnet/vnet.conf (keys: bridge, mtu, mac; [match GLOB] sections)
+environment:  VNET_CONFIG=PATH  read another configuration file
+              VNET_BRIDGE=NAME  use this bridge (beats the configuration)
+              VNET_LOG=info|debug  say more on stderr
+exit status:  0 done; 1 failed or refused; 2 bad usage, name or configuration
+",
+        version = env!("CARGO_PKG_VERSION"),
+        script = if tool == Tool::Ifup {
+            "script="
+        } else {
+            "downscript="
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStringExt;
+
+    fn parse(args: &[&str]) -> Result<Command, Error> {
+        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        parse_args(Tool::Ifup, &args)
+    }
+
+    fn usage_error(args: &[&str]) -> String {
+        let err = parse(args).unwrap_err();
+        assert_eq!(err.exit_code(), 2, "{args:?}");
+        err.to_string()
+    }
+
+    #[test]
+    fn one_tap_argument_runs() {
+        assert_eq!(
+            parse(&["vnet0"]).unwrap(),
+            Command::Run(IfName::new("vnet0").unwrap())
+        );
+        assert_eq!(
+            parse(&["--", "-odd"]).unwrap(),
+            Command::Run(IfName::new("-odd").unwrap())
+        );
+    }
+
+    #[test]
+    fn options() {
+        assert_eq!(parse(&["--help"]).unwrap(), Command::Help);
+        assert_eq!(parse(&["-h"]).unwrap(), Command::Help);
+        assert_eq!(parse(&["--version"]).unwrap(), Command::Version);
+        assert_eq!(
+            parse(&["--check", "vnet0"]).unwrap(),
+            Command::Check(IfName::new("vnet0").unwrap())
+        );
+    }
+
+    #[test]
+    fn bad_usage_is_exit_2_with_the_usage_line() {
+        let usage = "usage: vnet-ifup [--check] TAP | --help | --version";
+        assert_eq!(
+            usage_error(&[]),
+            format!("missing the TAP argument; {usage}")
+        );
+        assert_eq!(
+            usage_error(&["a", "b"]),
+            format!("unexpected argument \"b\"; {usage}")
+        );
+        assert_eq!(
+            usage_error(&["--check"]),
+            format!("\"--check\" needs a TAP; {usage}")
+        );
+        assert_eq!(
+            usage_error(&["-x"]),
+            format!("unknown option \"-x\"; {usage}")
+        );
+        assert_eq!(
+            usage_error(&["-x", "vnet0"]),
+            format!("unknown option \"-x\"; {usage}")
+        );
+        assert_eq!(
+            usage_error(&["--check", "a", "b"]),
+            format!("unexpected argument \"a\"; {usage}")
+        );
+        assert_eq!(
+            usage_error(&["--help", "x"]),
+            format!("unexpected argument \"x\"; {usage}")
+        );
+    }
+
+    #[test]
+    fn bad_tap_names_are_exit_2() {
+        assert!(
+            usage_error(&["abcdefghijklmnop"]).starts_with("invalid tap name \"abcdefghijklmnop\"")
+        );
+        assert!(usage_error(&["a/b"]).contains("\"/\""));
+        let raw = vec![OsString::from_vec(b"vnet\xff".to_vec())];
+        let err = parse_args(Tool::Ifdown, &raw).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid tap name \"vnet\u{fffd}\": the name is not valid UTF-8"
+        );
+    }
+
+    #[test]
+    fn bad_vnet_bridge_is_exit_2() {
+        let env = Env {
+            config: Some("/dev/null".into()),
+            bridge: Some("x".repeat(16).into()),
+        };
+        let err = settings(&IfName::new("vnet0").unwrap(), &env).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err
+            .to_string()
+            .starts_with("invalid VNET_BRIDGE bridge name \"xxxxxxxxxxxxxxxx\""));
+    }
+
+    #[test]
+    fn help_names_the_tool() {
+        assert!(help(Tool::Ifdown).starts_with("vnet-ifdown "));
+        assert!(help(Tool::Ifup).contains("script="));
+    }
+}

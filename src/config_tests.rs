@@ -1,0 +1,280 @@
+use super::*;
+
+const PATH: &str = "/etc/vnet/vnet.conf";
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(PATH, text.as_bytes())
+}
+
+fn name(s: &str) -> IfName {
+    IfName::new(s).unwrap()
+}
+
+fn resolve(text: &str, tap: &str) -> Resolved {
+    parse(text).unwrap().resolve(&name(tap), None)
+}
+
+fn error(text: &str) -> String {
+    parse(text).unwrap_err().to_string()
+}
+
+fn at(line: usize, section: Option<&str>) -> Origin {
+    Origin::Line {
+        path: PATH.into(),
+        line,
+        section: section.map(str::to_owned),
+    }
+}
+
+#[test]
+fn empty_file_means_defaults() {
+    let r = resolve("", "vnet0");
+    assert_eq!(r.bridge.value, name("br0"));
+    assert_eq!(r.mtu.value, Mtu::Bridge);
+    assert_eq!(r.mac.value, Mac::High);
+    assert!(r.rows().iter().all(|(_, _, o)| **o == Origin::Default));
+}
+
+#[test]
+fn every_key_parses() {
+    let r = resolve("bridge = lan0\nmtu = 9000\nmac = keep\n", "vnet0");
+    assert_eq!(
+        r.bridge,
+        Decided {
+            value: name("lan0"),
+            origin: at(1, None)
+        }
+    );
+    assert_eq!(
+        r.mtu,
+        Decided {
+            value: Mtu::Fixed(9000),
+            origin: at(2, None)
+        }
+    );
+    assert_eq!(
+        r.mac,
+        Decided {
+            value: Mac::Keep,
+            origin: at(3, None)
+        }
+    );
+    assert_eq!(resolve("mtu = keep", "t").mtu.value, Mtu::Keep);
+    assert_eq!(resolve("mtu = bridge", "t").mtu.value, Mtu::Bridge);
+    assert_eq!(resolve("mac = high", "t").mac.value, Mac::High);
+}
+
+#[test]
+fn mtu_bounds() {
+    assert_eq!(resolve("mtu = 68", "t").mtu.value, Mtu::Fixed(68));
+    assert_eq!(resolve("mtu = 65535", "t").mtu.value, Mtu::Fixed(65535));
+    for bad in ["67", "65536", "-1", "0x100", "9k", "1500.0"] {
+        assert_eq!(
+            error(&format!("mtu = {bad}")),
+            format!(
+                "{PATH}:1: mtu: \"{bad}\" is not \"bridge\", \"keep\" or a number from 68 to 65535"
+            )
+        );
+    }
+}
+
+#[test]
+fn comments_blank_lines_and_spacing() {
+    let text = "# a comment\n\n   # indented comment\r\n  bridge=br7  \r\n\tmtu\t=\tkeep\n";
+    let r = resolve(text, "vnet0");
+    assert_eq!(r.bridge.value, name("br7"));
+    assert_eq!(r.bridge.origin, at(4, None));
+    assert_eq!(r.mtu.value, Mtu::Keep);
+}
+
+#[test]
+fn first_matching_section_wins_over_globals() {
+    let text = "\
+bridge = br0
+mtu = 1500
+[match vnet1*]
+bridge = br1
+[match vnet*]
+bridge = br2
+mac = keep
+";
+    let r = resolve(text, "vnet12");
+    assert_eq!(
+        r.bridge,
+        Decided {
+            value: name("br1"),
+            origin: at(4, Some("vnet1*"))
+        }
+    );
+    assert_eq!(
+        r.mtu,
+        Decided {
+            value: Mtu::Fixed(1500),
+            origin: at(2, None)
+        }
+    );
+    assert_eq!(
+        r.mac,
+        Decided {
+            value: Mac::High,
+            origin: Origin::Default
+        }
+    );
+
+    let r = resolve(text, "vnet2");
+    assert_eq!(r.bridge.value, name("br2"));
+    assert_eq!(r.mac.value, Mac::Keep);
+
+    let r = resolve(text, "tap0");
+    assert_eq!(r.bridge.value, name("br0"));
+}
+
+#[test]
+fn sections_use_shell_globs() {
+    let text = "[match tap-[ab]?]\nbridge = br9\n";
+    assert_eq!(resolve(text, "tap-a1").bridge.value, name("br9"));
+    assert_eq!(resolve(text, "tap-c1").bridge.value, name("br0"));
+    assert_eq!(resolve(text, "tap-a12").bridge.value, name("br0"));
+}
+
+#[test]
+fn env_bridge_beats_everything() {
+    let config = parse("bridge = br0\n[match *]\nbridge = br1\n").unwrap();
+    let r = config.resolve(&name("vnet0"), Some(name("br5")));
+    assert_eq!(
+        r.bridge,
+        Decided {
+            value: name("br5"),
+            origin: Origin::Env("VNET_BRIDGE")
+        }
+    );
+}
+
+#[test]
+fn matching_section_is_reported() {
+    let config = parse("[match a*]\n[match v*]\nmtu = keep\n").unwrap();
+    assert_eq!(config.matching_section(&name("vnet0")), Some(("v*", 2)));
+    assert_eq!(config.matching_section(&name("x")), None);
+}
+
+#[test]
+fn errors_name_file_and_line() {
+    assert_eq!(
+        error("bridge = br0\n\n\n\n\n\nbrige = br1\n"),
+        format!("{PATH}:7: unknown key \"brige\" (did you mean \"bridge\"?)")
+    );
+    assert_eq!(
+        error("colour = red"),
+        format!("{PATH}:1: unknown key \"colour\"")
+    );
+    assert_eq!(
+        error("bridge br0"),
+        format!("{PATH}:1: expected \"key = value\", \"[match GLOB]\" or a # comment, found \"bridge br0\"")
+    );
+    assert_eq!(
+        error("bridge ="),
+        format!("{PATH}:1: key \"bridge\" has no value")
+    );
+    assert_eq!(error("= br0"), format!("{PATH}:1: unknown key \"\""));
+    assert_eq!(
+        error("bridge = br0\nbridge = br1"),
+        format!("{PATH}:2: key \"bridge\" is already set on line 1")
+    );
+    assert_eq!(
+        error("mac = low"),
+        format!("{PATH}:1: mac: \"low\" is not \"high\" or \"keep\"")
+    );
+}
+
+#[test]
+fn bad_bridge_names_are_errors() {
+    assert_eq!(
+        error("bridge = a-very-long-bridge"),
+        format!(
+            "{PATH}:1: bridge: \"a-very-long-bridge\" is not a valid interface name: \
+             the name is 18 bytes long; the kernel allows at most 15"
+        )
+    );
+    assert!(error("bridge = br/0").contains("\"/\""));
+    assert!(error("bridge = br 0").contains("whitespace"));
+}
+
+#[test]
+fn bad_sections_are_errors() {
+    for (text, msg) in [
+        ("[foo]", "bad section \"[foo]\": expected \"[match GLOB]\""),
+        (
+            "[match]",
+            "bad section \"[match]\": expected \"[match GLOB]\"",
+        ),
+        (
+            "[match a b]",
+            "bad section \"[match a b]\": expected \"[match GLOB]\"",
+        ),
+        (
+            "[match a",
+            "bad section \"[match a\": expected \"[match GLOB]\"",
+        ),
+        (
+            "[match v[0-]",
+            "bad glob \"v[0-\": \"[\" has no closing \"]\"",
+        ),
+    ] {
+        assert_eq!(
+            error(&format!("mtu = keep\n{text}")),
+            format!("{PATH}:2: {msg}")
+        );
+    }
+}
+
+#[test]
+fn a_key_may_appear_once_per_block() {
+    let r = resolve("mtu = 1500\n[match v*]\nmtu = 9000\n", "vnet0");
+    assert_eq!(r.mtu.value, Mtu::Fixed(9000));
+    assert!(error("[match v*]\nmtu = 1500\nmtu = 9000")
+        .contains(":3: key \"mtu\" is already set on line 2"));
+}
+
+#[test]
+fn non_utf8_is_an_error_with_its_line() {
+    let err = Config::parse(PATH, b"mtu = keep\nbridge = br\xff0\n").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("{PATH}:2: the line is not valid UTF-8")
+    );
+}
+
+#[test]
+fn origins_read_well() {
+    assert_eq!(Origin::Default.to_string(), "built-in default");
+    assert_eq!(
+        Origin::Env("VNET_BRIDGE").to_string(),
+        "environment VNET_BRIDGE"
+    );
+    assert_eq!(at(3, None).to_string(), format!("{PATH}:3"));
+    assert_eq!(
+        at(3, Some("v*")).to_string(),
+        format!("{PATH}:3 in [match v*]")
+    );
+}
+
+#[test]
+fn missing_default_file_means_defaults_but_a_named_file_must_exist() {
+    let missing = Path::new("/nonexistent/vnet.conf");
+    let err = Config::load(Some(missing)).unwrap_err();
+    assert_eq!(err.to_string(), "/nonexistent/vnet.conf: no such file");
+    let err = Config::load(Some(Path::new("/dev/zero"))).unwrap_err();
+    assert_eq!(err.to_string(), "/dev/zero: not a regular file");
+    let empty = Config::load(Some(Path::new("/dev/null"))).unwrap();
+    assert_eq!(
+        empty.resolve(&name("v"), None).bridge.origin,
+        Origin::Default
+    );
+}
+
+#[test]
+fn edit_distance_basics() {
+    assert_eq!(edit_distance("bridge", "brige"), 1);
+    assert_eq!(edit_distance("mtu", "mac"), 2);
+    assert_eq!(edit_distance("", "abc"), 3);
+}

@@ -1,0 +1,89 @@
+//! `vnet-ifup TAP`: put QEMU's tap, up, on the configured bridge.
+
+use log::{info, warn};
+
+use crate::apply::{self, Names};
+use crate::config::Resolved;
+use crate::error::{Error, Failure};
+use crate::name::IfName;
+use crate::netlink::{format_mac, Link, Netlink};
+use crate::policy::{self, Action, AttachPlan};
+
+/// What ifup found and decided; `--check` prints it, `run` carries it out.
+pub struct Attach {
+    pub tap: Link,
+    pub bridge: Link,
+    pub plan: AttachPlan,
+}
+
+/// Looks the tap and the bridge up and plans the attachment. Changes nothing.
+pub fn prepare(nl: &mut Netlink, tap: &IfName, settings: &Resolved) -> Result<Attach, Failure> {
+    let bridge = &settings.bridge.value;
+    let tap = find(nl, "tap", tap)?;
+    let bridge = find(nl, "bridge", bridge)?;
+    let master = match tap.master {
+        Some(index) if index != bridge.index => {
+            nl.link_by_index(index).map_err(|err| Failure::Lookup {
+                name: format!("the master of {}", tap.name),
+                err,
+            })?
+        }
+        _ => None,
+    };
+    let plan =
+        policy::plan_attach(&tap, &bridge, master.as_ref(), settings).map_err(Failure::Refused)?;
+    Ok(Attach { tap, bridge, plan })
+}
+
+/// Attaches `tap` as `settings` say, undoing this run's changes if a step fails.
+pub fn run(tap: &IfName, settings: &Resolved) -> Result<(), Error> {
+    let bridge = &settings.bridge.value;
+    let fail = |reason| Error::attach(tap, bridge, reason);
+    let mut nl = Netlink::connect().map_err(|e| fail(Failure::Socket(e)))?;
+    let Attach {
+        tap: link, plan, ..
+    } = prepare(&mut nl, tap, settings).map_err(fail)?;
+    if plan.bridge_down {
+        warn!("bridge {bridge} is down: {tap} gets no traffic until it is up");
+    }
+    let names = Names {
+        tap: tap.as_str(),
+        bridge: bridge.as_str(),
+    };
+    apply::all_or_nothing(&mut nl, link.index, &plan.actions, &names).map_err(fail)?;
+    info!("{}", summary(&link, bridge, &plan));
+    Ok(())
+}
+
+/// "attached vnet0 to br0: mtu 9000, mac fe:54:00:12:34:56".
+fn summary(tap: &Link, bridge: &IfName, plan: &AttachPlan) -> String {
+    if plan.already_attached {
+        return format!("{} is already attached to {bridge}; it is up", tap.name);
+    }
+    let mut mtu = tap.mtu;
+    let mut mac = tap.mac;
+    for action in &plan.actions {
+        match *action {
+            Action::SetMtu { to, .. } => mtu = to,
+            Action::SetMac { to, .. } => mac = Some(to),
+            _ => {}
+        }
+    }
+    let mac = mac.map_or_else(|| "none".into(), |m| format_mac(&m));
+    format!("attached {} to {bridge}: mtu {mtu}, mac {mac}", tap.name)
+}
+
+/// Looks an interface up by name; a missing one is a failure.
+pub(crate) fn find(nl: &mut Netlink, role: &'static str, name: &IfName) -> Result<Link, Failure> {
+    match nl.link(name) {
+        Ok(Some(link)) => Ok(link),
+        Ok(None) => Err(Failure::Missing {
+            role,
+            name: name.to_string(),
+        }),
+        Err(err) => Err(Failure::Lookup {
+            name: format!("{role} {name}"),
+            err,
+        }),
+    }
+}

@@ -1,0 +1,23 @@
+//! vnet: attach QEMU's tap devices to Linux bridges over raw rtnetlink.
+//!
+//! QEMU runs `vnet-ifup TAP` after creating a tap and `vnet-ifdown TAP`
+//! before closing it. The layers, top to bottom:
+//!
+//! - [`cli`]: arguments, environment, logging, the one error line and exit status;
+//! - [`ifup`], [`ifdown`], [`check`]: what each command does;
+//! - [`config`]: the configuration file, resolved for one tap;
+//! - [`policy`]: pure decisions: which requests, in which order, or a refusal;
+//! - [`apply`]: sends the planned requests, undoing them if one fails;
+//! - [`netlink`]: the only module that talks to the kernel.
+
+pub mod apply;
+pub mod check;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod glob;
+pub mod ifdown;
+pub mod ifup;
+pub mod name;
+pub mod netlink;
+pub mod policy;

@@ -1,0 +1,248 @@
+use super::*;
+use crate::config::Config;
+use crate::name::IfName;
+use crate::netlink::Tun;
+
+const MAC: [u8; 6] = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
+const HIGH: [u8; 6] = [0xfe, 0x54, 0x00, 0x12, 0x34, 0x56];
+
+fn link(index: u32, name: &str, kind: Option<&str>) -> Link {
+    Link {
+        index,
+        name: name.into(),
+        kind: kind.map(str::to_owned),
+        tun: None,
+        mtu: 1500,
+        mac: Some(MAC),
+        master: None,
+        up: false,
+        loopback: false,
+    }
+}
+
+fn tap() -> Link {
+    Link {
+        tun: Some(Tun {
+            tap: true,
+            owner: None,
+            group: None,
+        }),
+        ..link(3, "vnet0", Some("tun"))
+    }
+}
+
+fn bridge() -> Link {
+    Link {
+        mtu: 9000,
+        up: true,
+        ..link(2, "br0", Some("bridge"))
+    }
+}
+
+fn settings(text: &str) -> Resolved {
+    Config::parse("test.conf", text.as_bytes())
+        .unwrap()
+        .resolve(&IfName::new("vnet0").unwrap(), None)
+}
+
+fn plan(tap: &Link, text: &str) -> Result<AttachPlan, Refusal> {
+    plan_attach(tap, &bridge(), None, &settings(text))
+}
+
+#[test]
+fn defaults_copy_mtu_raise_mac_attach_then_up() {
+    let p = plan(&tap(), "").unwrap();
+    assert_eq!(
+        p.actions,
+        vec![
+            Action::SetMtu {
+                from: 1500,
+                to: 9000
+            },
+            Action::SetMac {
+                from: MAC,
+                to: HIGH
+            },
+            Action::SetMaster { from: 0, to: 2 },
+            Action::SetUp(true),
+        ]
+    );
+    assert!(!p.already_attached);
+    assert!(!p.bridge_down);
+}
+
+#[test]
+fn keep_leaves_mtu_and_mac_alone() {
+    let p = plan(&tap(), "mtu = keep\nmac = keep").unwrap();
+    assert_eq!(
+        p.actions,
+        vec![Action::SetMaster { from: 0, to: 2 }, Action::SetUp(true)]
+    );
+}
+
+#[test]
+fn fixed_mtu_is_set() {
+    let p = plan(&tap(), "mtu = 4000\nmac = keep").unwrap();
+    assert_eq!(
+        p.actions[0],
+        Action::SetMtu {
+            from: 1500,
+            to: 4000
+        }
+    );
+}
+
+#[test]
+fn nothing_is_sent_for_what_is_already_right() {
+    let t = Link {
+        mtu: 9000,
+        mac: Some(HIGH),
+        up: true,
+        ..tap()
+    };
+    assert_eq!(
+        plan(&t, "").unwrap().actions,
+        vec![Action::SetMaster { from: 0, to: 2 }]
+    );
+}
+
+#[test]
+fn already_on_this_bridge_only_ensures_up() {
+    let t = Link {
+        master: Some(2),
+        ..tap()
+    };
+    let p = plan(&t, "").unwrap();
+    assert!(p.already_attached);
+    assert_eq!(p.actions, vec![Action::SetUp(true)]);
+    let t = Link { up: true, ..t };
+    assert!(plan(&t, "").unwrap().actions.is_empty());
+}
+
+#[test]
+fn another_master_is_refused_by_name() {
+    let t = Link {
+        master: Some(7),
+        ..tap()
+    };
+    let other = link(7, "br1", Some("bridge"));
+    let err = plan_attach(&t, &bridge(), Some(&other), &settings("")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "vnet0 is already attached to br1; leaving it there"
+    );
+}
+
+#[test]
+fn bridge_down_is_reported() {
+    let b = Link {
+        up: false,
+        ..bridge()
+    };
+    assert!(
+        plan_attach(&tap(), &b, None, &settings(""))
+            .unwrap()
+            .bridge_down
+    );
+}
+
+#[test]
+fn non_taps_are_refused() {
+    let veth = link(4, "veth0", Some("veth"));
+    let lo = Link {
+        loopback: true,
+        ..link(1, "lo", None)
+    };
+    let eth = link(5, "eth0", None);
+    let l3 = Link {
+        tun: Some(Tun {
+            tap: false,
+            owner: None,
+            group: None,
+        }),
+        ..link(6, "tun0", Some("tun"))
+    };
+    let cases = [
+        (veth, "veth0 is a veth device, not a tap"),
+        (lo, "lo is the loopback device, not a tap"),
+        (eth, "eth0 is a physical device, not a tap"),
+        (bridge(), "br0 is a bridge, not a tap"),
+        (l3, "tun0 is a layer-3 tun device, not a tap: QEMU's tap netdev needs one made with \"mode tap\""),
+    ];
+    for (l, msg) in cases {
+        assert_eq!(plan(&l, "").unwrap_err().to_string(), msg);
+        assert_eq!(plan_detach(&l).unwrap_err().to_string(), msg);
+    }
+}
+
+#[test]
+fn bridge_must_be_a_bridge() {
+    let err =
+        plan_attach(&tap(), &link(4, "veth0", Some("veth")), None, &settings("")).unwrap_err();
+    assert_eq!(err.to_string(), "veth0 is a veth device, not a bridge");
+    let other_tap = Link {
+        index: 9,
+        name: "vnet9".into(),
+        ..tap()
+    };
+    let err = plan_attach(&tap(), &other_tap, None, &settings("")).unwrap_err();
+    assert_eq!(err.to_string(), "vnet9 is a tap, not a bridge");
+}
+
+#[test]
+fn detach_frees_then_downs_and_skips_what_is_done() {
+    let t = Link {
+        master: Some(2),
+        up: true,
+        ..tap()
+    };
+    assert_eq!(
+        plan_detach(&t).unwrap(),
+        vec![Action::SetMaster { from: 2, to: 0 }, Action::SetUp(false)]
+    );
+    assert!(plan_detach(&tap()).unwrap().is_empty());
+}
+
+#[test]
+fn undo_reverses_each_action() {
+    assert_eq!(
+        Action::SetMtu { from: 1, to: 2 }.undo(),
+        Action::SetMtu { from: 2, to: 1 }
+    );
+    assert_eq!(
+        Action::SetMac {
+            from: MAC,
+            to: HIGH
+        }
+        .undo(),
+        Action::SetMac {
+            from: HIGH,
+            to: MAC
+        }
+    );
+    assert_eq!(
+        Action::SetMaster { from: 0, to: 2 }.undo(),
+        Action::SetMaster { from: 2, to: 0 }
+    );
+    assert_eq!(Action::SetUp(true).undo(), Action::SetUp(false));
+}
+
+#[test]
+fn actions_describe_themselves() {
+    assert_eq!(
+        Action::SetMac {
+            from: MAC,
+            to: HIGH
+        }
+        .describe("vnet0", "br0"),
+        "setting the MAC address of vnet0 from 52:54:00:12:34:56 to fe:54:00:12:34:56"
+    );
+    assert_eq!(
+        Action::SetMaster { from: 0, to: 2 }.describe("vnet0", "br0"),
+        "attaching vnet0 to br0"
+    );
+    assert_eq!(
+        Action::SetMaster { from: 2, to: 0 }.describe("vnet0", "br0"),
+        "detaching vnet0 from br0"
+    );
+}
