@@ -1,0 +1,254 @@
+//! Test support: a throwaway network namespace per test, the real binaries
+//! run inside it, and `ip`/`bridge` as the independent oracle.
+//!
+//! Nothing here touches the host namespace's interfaces. A test that needs
+//! root and does not have it says so loudly; under `CI=true` it fails.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Once;
+
+use serde_json::Value;
+
+pub const IFUP: &str = env!("CARGO_BIN_EXE_vnet-ifup");
+pub const IFDOWN: &str = env!("CARGO_BIN_EXE_vnet-ifdown");
+
+/// Every namespace this suite makes starts with this, then the test
+/// process's pid, so leftovers of a killed run can be recognised.
+const PREFIX: &str = "vnet-test-";
+
+/// Whether privileged tests can run here. If not, prints why; under
+/// `CI=true` that is a test failure instead.
+pub fn privileged() -> bool {
+    let euid = nix::unistd::geteuid();
+    if euid.is_root() {
+        return true;
+    }
+    let why = format!("needs root to create network namespaces (euid {euid})");
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("privileged test cannot run under CI=true: {why}");
+    }
+    // Straight to fd 2, past libtest's capture, so the skip is seen.
+    let msg = format!("\n*** SKIPPED: privileged test not run: {why} ***\n");
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), msg.as_bytes());
+    false
+}
+
+/// What a binary did: exit status and its output.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Asserts the exit status, showing the output if it differs.
+    pub fn expect(&self, code: i32) -> &Self {
+        assert_eq!(self.code, Some(code), "unexpected exit status: {self:#?}");
+        self
+    }
+
+    /// Asserts stderr is exactly one line and returns it.
+    pub fn one_line(&self) -> &str {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "expected one stderr line: {self:#?}");
+        lines[0]
+    }
+}
+
+/// A network namespace, deleted on drop (also when the test panics).
+pub struct Netns {
+    pub name: String,
+    dir: PathBuf,
+}
+
+impl Netns {
+    pub fn new() -> Netns {
+        static SWEEP: Once = Once::new();
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        SWEEP.call_once(remove_leftovers);
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let name = format!("{PREFIX}{}-{n}", std::process::id());
+        run_ok("ip", &["netns", "add", &name]);
+        let dir = std::env::temp_dir().join(&name);
+        std::fs::create_dir_all(&dir).expect("temporary directory");
+        let ns = Netns { name, dir };
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// Runs `ip -n NS ARGS`, which must succeed; returns its stdout.
+    pub fn ip(&self, args: &[&str]) -> String {
+        let mut all = vec!["-n", &self.name];
+        all.extend_from_slice(args);
+        run_ok("ip", &all)
+    }
+
+    /// Runs `bridge -n NS ARGS`, which must succeed; returns its stdout.
+    pub fn bridge(&self, args: &[&str]) -> String {
+        let mut all = vec!["-n", &self.name];
+        all.extend_from_slice(args);
+        run_ok("bridge", &all)
+    }
+
+    /// A bridge, up, with the given MTU.
+    pub fn add_bridge(&self, name: &str, mtu: u32) {
+        self.ip(&["link", "add", name, "type", "bridge"]);
+        self.ip(&["link", "set", name, "mtu", &mtu.to_string(), "up"]);
+    }
+
+    /// A persistent tap, as `ip tuntap add` makes it (down, MTU 1500).
+    pub fn add_tap(&self, name: &str) {
+        self.ip(&["tuntap", "add", "dev", name, "mode", "tap"]);
+    }
+
+    /// Writes a configuration file for this test and returns its path.
+    pub fn config(&self, text: &str) -> PathBuf {
+        let path = self.dir.join("vnet.conf");
+        std::fs::write(&path, text).expect("write config");
+        path
+    }
+
+    /// Runs a binary inside the namespace with only `env` in its
+    /// environment; `VNET_CONFIG` defaults to an empty file, so the host's
+    /// /etc/vnet/vnet.conf never leaks into a test.
+    pub fn run(&self, bin: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let empty = self.dir.join("empty.conf");
+        if !empty.exists() {
+            std::fs::write(&empty, "").expect("write empty config");
+        }
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.name]).arg(bin).args(args);
+        cmd.env_clear().env("VNET_CONFIG", &empty);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Run::from(cmd.output().expect("run ip netns exec"))
+    }
+
+    pub fn ifup(&self, tap: &str, env: &[(&str, &str)]) -> Run {
+        self.run(IFUP, &[tap], env)
+    }
+
+    pub fn ifdown(&self, tap: &str) -> Run {
+        self.run(IFDOWN, &[tap], &[])
+    }
+
+    /// The oracle's view of one interface, or `None` if it does not exist.
+    pub fn link(&self, name: &str) -> Option<Link> {
+        let out = Command::new("ip")
+            .args(["-n", &self.name, "-d", "-j", "link", "show", "dev", name])
+            .output()
+            .expect("run ip");
+        if !out.status.success() {
+            return None;
+        }
+        let all: Value = serde_json::from_slice(&out.stdout).expect("ip -j output");
+        Some(Link::from_json(&all[0]))
+    }
+
+    /// Everything `ip -d link` and `bridge -d link` say about the
+    /// namespace, to prove a refused command changed nothing. Timers,
+    /// carrier and operstate are left out: the kernel moves them by itself.
+    pub fn snapshot(&self) -> Value {
+        let json = |out: String| -> Value { serde_json::from_str(&out).expect("-j output") };
+        let mut all = Value::Array(vec![
+            json(self.ip(&["-d", "-j", "link", "show"])),
+            json(self.bridge(&["-d", "-j", "link", "show"])),
+        ]);
+        strip_volatile(&mut all);
+        all
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// One interface as `ip -d -j link show` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub mtu: u64,
+    pub mac: String,
+    pub master: Option<String>,
+    pub up: bool,
+    pub kind: Option<String>,
+}
+
+impl Link {
+    fn from_json(v: &Value) -> Link {
+        Link {
+            mtu: v["mtu"].as_u64().expect("mtu"),
+            mac: v["address"].as_str().unwrap_or_default().to_owned(),
+            master: v["master"].as_str().map(str::to_owned),
+            up: v["flags"]
+                .as_array()
+                .expect("flags")
+                .iter()
+                .any(|f| f == "UP"),
+            kind: v["linkinfo"]["info_kind"].as_str().map(str::to_owned),
+        }
+    }
+}
+
+fn strip_volatile(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            map.retain(|k, _| !k.contains("timer") && k != "operstate");
+            if let Some(Value::Array(flags)) = map.get_mut("flags") {
+                flags.retain(|f| f != "NO-CARRIER" && f != "LOWER_UP");
+            }
+            map.values_mut().for_each(strip_volatile);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_volatile),
+        _ => {}
+    }
+}
+
+/// Runs a command that must succeed and returns its stdout.
+pub fn run_ok(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Deletes namespaces left by earlier test processes that were killed
+/// before their destructors ran.
+fn remove_leftovers() {
+    let Ok(entries) = std::fs::read_dir("/run/netns") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix(PREFIX).and_then(|r| r.split('-').next()) else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid).exists() {
+            let _ = Command::new("ip").args(["netns", "del", &name]).status();
+        }
+    }
+}
