@@ -8,7 +8,11 @@ const IFUP: &str = env!("CARGO_BIN_EXE_vnet-ifup");
 const IFDOWN: &str = env!("CARGO_BIN_EXE_vnet-ifdown");
 
 fn run(bin: &str, args: &[&std::ffi::OsStr]) -> (Option<i32>, String, String) {
-    let out = Command::new(bin).args(args).env_clear().output().unwrap();
+    let out = Command::new(bin)
+        .args(args)
+        .env_clear()
+        .output()
+        .expect("run the binary");
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     (out.status.code(), text(&out.stdout), text(&out.stderr))
 }
