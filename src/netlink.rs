@@ -131,13 +131,17 @@ pub struct Netlink {
 impl Netlink {
     /// Opens the socket with extended ACKs, strict checking and a bounded receive.
     pub fn connect() -> Result<Self, NetlinkError> {
+        Self::open(TIMEOUT)
+    }
+
+    fn open(timeout: Duration) -> Result<Self, NetlinkError> {
         let socket = NlSocketHandle::connect(NlFamily::Route, None, Groups::empty())
             .map_err(socket_error)?;
         socket.enable_ext_ack(true).map_err(socket_error)?;
         socket.enable_strict_checking(true).map_err(socket_error)?;
         // SAFETY: the descriptor belongs to `socket`, which outlives this borrow.
         let fd = unsafe { BorrowedFd::borrow_raw(socket.as_raw_fd()) };
-        let timeout = TimeVal::new(TIMEOUT.as_secs() as _, 0);
+        let timeout = TimeVal::new(timeout.as_secs() as _, timeout.subsec_micros() as _);
         setsockopt(&fd, sockopt::ReceiveTimeout, &timeout)
             .map_err(|e| NetlinkError::Io(e.into()))?;
         Ok(Netlink { socket, seq: 0 })
@@ -145,12 +149,14 @@ impl Netlink {
 
     /// Looks one interface up by name (never a dump); `None` if there is none.
     pub fn link(&mut self, name: &IfName) -> Result<Option<Link>, NetlinkError> {
+        debug!("request: get link {name}");
         let attrs = [attr(Ifla::Ifname, name.as_str())?, ext_mask()?];
         self.get(0, attrs)
     }
 
     /// Looks one interface up by index; `None` if there is none.
     pub fn link_by_index(&mut self, index: u32) -> Result<Option<Link>, NetlinkError> {
+        debug!("request: get link with index {index}");
         self.get(index, [ext_mask()?])
     }
 
@@ -377,6 +383,42 @@ mod tests {
         assert_eq!(
             format_mac(&[0xfe, 0x54, 0, 0x12, 0x34, 0x56]),
             "fe:54:00:12:34:56"
+        );
+    }
+
+    /// A peer that never answers must not hang us: the receive times out.
+    /// Addressing a user-space netlink socket needs CAP_NET_ADMIN.
+    #[test]
+    fn a_silent_peer_times_out() {
+        use nix::sys::socket::{connect, NetlinkAddr};
+        use std::time::Instant;
+        if !nix::unistd::geteuid().is_root() {
+            assert_ne!(
+                std::env::var("CI").as_deref(),
+                Ok("true"),
+                "needs root under CI"
+            );
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                b"\n*** SKIPPED: a_silent_peer_times_out needs root ***\n",
+            );
+            return;
+        }
+        let silent = NlSocketHandle::connect(NlFamily::Route, None, Groups::empty()).unwrap();
+        let mut nl = Netlink::open(Duration::from_millis(200)).unwrap();
+        // Requests now go to `silent`, which never reads them, not to the kernel.
+        connect(nl.socket.as_raw_fd(), &NetlinkAddr::new(silent.pid(), 0)).unwrap();
+        let start = Instant::now();
+        let err = nl.link(&IfName::new("vnet0").unwrap()).unwrap_err();
+        assert!(matches!(err, NetlinkError::Timeout), "{err:?}");
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+        assert_eq!(
+            err.to_string(),
+            "the kernel did not answer within 5 seconds"
         );
     }
 
