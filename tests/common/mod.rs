@@ -28,13 +28,19 @@ pub fn privileged() -> bool {
         return true;
     }
     let why = format!("needs root to create network namespaces (euid {euid})");
+    cannot_run("privileged test", &why);
+    false
+}
+
+/// Says loudly that `what` cannot run here and why; under `CI=true` that
+/// is a test failure instead.
+pub fn cannot_run(what: &str, why: &str) {
     if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("privileged test cannot run under CI=true: {why}");
+        panic!("{what} cannot run under CI=true: {why}");
     }
     // Straight to fd 2, past libtest's capture, so the skip is seen.
-    let msg = format!("\n*** SKIPPED: privileged test not run: {why} ***\n");
+    let msg = format!("\n*** SKIPPED: {what} not run: {why} ***\n");
     let _ = std::io::Write::write_all(&mut std::io::stderr(), msg.as_bytes());
-    false
 }
 
 /// What a binary did: exit status and its output.
