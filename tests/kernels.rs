@@ -1,0 +1,32 @@
+//! The kernel matrix: the privileged suites, run as root inside QEMU
+//! guests booted from Debian's own kernels, which have what many build
+//! hosts' kernels lack (bridge VLAN filtering among them).
+//! scripts/fetch-kernels.sh (`make kernels`) fetches the kernels;
+//! tests/common/guest/ does the rest. In a guest the suites see `CI=true`
+//! and `VNET_GUEST_KERNEL=<uname -r>`, so a test can require a feature
+//! there that it only expects to be refused on the host.
+
+mod common;
+
+use common::guest::Guest;
+
+const GUEST: Guest = Guest {
+    // The suites the guests run, in this order: each tests/<suite>.rs whose
+    // tests need only root, the modules and the programs below.
+    suites: &["attach", "refuse", "select"],
+    // Bridges (stp and llc come as dependencies), taps, veth pairs, and
+    // the macvlan refuse.rs uses to make the bridge refuse a port.
+    modules: &["bridge", "tun", "veth", "macvlan"],
+    // The oracle, and setpriv for refuse.rs's test without CAP_NET_ADMIN.
+    programs: &["/usr/bin/ip", "/usr/sbin/bridge", "/usr/bin/setpriv"],
+};
+
+#[test]
+fn debian_6_1() {
+    GUEST.run("6.1");
+}
+
+#[test]
+fn debian_6_12() {
+    GUEST.run("6.12");
+}
