@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod qemu;
+pub mod qmp;
 pub mod tapfd;
 
 use std::path::{Path, PathBuf};
