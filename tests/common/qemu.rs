@@ -18,6 +18,17 @@ use super::{Netns, Run, IFDOWN, IFUP};
 
 const BINARY: &str = "qemu-system-x86_64";
 
+/// Paused CPUs, no display, no default devices, and TCG so that no
+/// /dev/kvm is needed: QEMU does nothing but create its netdevs.
+const NO_GUEST: [&str; 6] = [
+    "-S",
+    "-display",
+    "none",
+    "-nodefaults",
+    "-machine",
+    "accel=tcg",
+];
+
 /// How long QEMU gets to bring QMP up, or to exit once asked.
 const BOUND: Duration = Duration::from_secs(15);
 
@@ -72,14 +83,7 @@ impl Qemu {
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &ns.name])
             .arg(binary().expect("qemu-system-x86_64 (check available() first)"))
-            .args([
-                "-S",
-                "-display",
-                "none",
-                "-nodefaults",
-                "-machine",
-                "accel=tcg",
-            ])
+            .args(NO_GUEST)
             .args(["-qmp", &qmp])
             .args(args);
         cmd.env_clear().env("VNET_CONFIG", ns.empty_config());
@@ -87,7 +91,8 @@ impl Qemu {
         cmd.stdin(Stdio::null()).stdout(Stdio::null());
         cmd.stderr(File::create(&log).expect("QEMU log file"));
         // Drop cannot run if the test process is killed (a CI timeout, say);
-        // then the kernel kills QEMU. The setting survives `ip`'s execve.
+        // then the kernel kills QEMU. It survives `ip`'s execve, and fires
+        // when the spawning thread exits, which the test thread does last.
         let die_with_parent = || Ok(set_pdeathsig(Signal::SIGKILL)?);
         // SAFETY: prctl is async-signal-safe, as a pre_exec closure must be.
         unsafe { cmd.pre_exec(die_with_parent) };
