@@ -41,8 +41,8 @@ impl Helper {
             fs::create_dir_all(root.join(dir)).expect("staging directory");
         }
         for (bin, caps) in [
-            (common::IFUP, "cap_net_admin,cap_sys_admin+ep"),
-            (common::IFDOWN, "cap_net_admin+ep"),
+            (common::IFUP.as_str(), "cap_net_admin,cap_sys_admin+ep"),
+            (common::IFDOWN.as_str(), "cap_net_admin+ep"),
         ] {
             let copy = root
                 .join("bin")
