@@ -75,13 +75,27 @@ impl Qemu {
     /// whole environment besides `VNET_CONFIG` (an empty file unless `env`
     /// sets it); QEMU hands it on to the scripts.
     pub fn spawn(ns: &Netns, args: &[&str], env: &[(&str, &str)]) -> Qemu {
+        Qemu::spawn_via(ns, &[], &ns.path(""), args, env)
+    }
+
+    /// `spawn` through `launcher`, a command that ends by exec'ing its
+    /// arguments (QEMU's command line), e.g. to run QEMU as another user.
+    /// The QMP socket goes in `dir`, which QEMU must be able to write.
+    pub fn spawn_via(
+        ns: &Netns,
+        launcher: &[&str],
+        dir: &std::path::Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Qemu {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let socket = ns.path(&format!("qmp-{n}.sock"));
+        let socket = dir.join(format!("qmp-{n}.sock"));
         let log = ns.path(&format!("qemu-{n}.log"));
         let qmp = format!("unix:{},server=on,wait=off", socket.display());
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &ns.name])
+            .args(launcher)
             .arg(binary().expect("qemu-system-x86_64 (check available() first)"))
             .args(NO_GUEST)
             .args(["-qmp", &qmp])
