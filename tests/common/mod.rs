@@ -7,16 +7,40 @@
 #![allow(dead_code)]
 
 pub mod guest;
+pub mod qemu;
+pub mod qmp;
+pub mod tapfd;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Once;
+use std::sync::{LazyLock, Once};
 
 use serde_json::Value;
 
-pub const IFUP: &str = env!("CARGO_BIN_EXE_vnet-ifup");
-pub const IFDOWN: &str = env!("CARGO_BIN_EXE_vnet-ifdown");
+/// The binaries under test: cargo's, unless `VNET_BIN_DIR` names a
+/// directory, when it is DIR/vnet-ifup and DIR/vnet-ifdown. That lets the
+/// packaging check run this suite against installed copies
+/// (`VNET_BIN_DIR=/usr/libexec cargo test --release`).
+pub static IFUP: LazyLock<String> =
+    LazyLock::new(|| binary("vnet-ifup", env!("CARGO_BIN_EXE_vnet-ifup")));
+pub static IFDOWN: LazyLock<String> =
+    LazyLock::new(|| binary("vnet-ifdown", env!("CARGO_BIN_EXE_vnet-ifdown")));
+
+fn binary(name: &str, built: &str) -> String {
+    let Some(dir) = std::env::var_os("VNET_BIN_DIR").filter(|d| !d.is_empty()) else {
+        return built.to_owned();
+    };
+    let path = Path::new(&dir).join(name);
+    assert!(
+        path.is_file(),
+        "VNET_BIN_DIR: {} does not exist",
+        path.display()
+    );
+    path.into_os_string()
+        .into_string()
+        .expect("VNET_BIN_DIR is UTF-8")
+}
 
 /// Every namespace this suite makes starts with this, then the test
 /// process's pid, so leftovers of a killed run can be recognised.
@@ -122,6 +146,20 @@ impl Netns {
         self.ip(&["tuntap", "add", "dev", name, "mode", "tap"]);
     }
 
+    /// A file of this test's own, removed with the namespace.
+    pub fn path(&self, file: &str) -> PathBuf {
+        self.dir.join(file)
+    }
+
+    /// An empty configuration file: all defaults.
+    pub fn empty_config(&self) -> PathBuf {
+        let empty = self.dir.join("empty.conf");
+        if !empty.exists() {
+            std::fs::write(&empty, "").expect("write empty config");
+        }
+        empty
+    }
+
     /// Writes a configuration file for this test and returns its path.
     pub fn config(&self, text: &str) -> PathBuf {
         let path = self.dir.join("vnet.conf");
@@ -133,13 +171,9 @@ impl Netns {
     /// environment; `VNET_CONFIG` defaults to an empty file, so the host's
     /// /etc/vnet/vnet.conf never leaks into a test.
     pub fn run(&self, bin: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let empty = self.dir.join("empty.conf");
-        if !empty.exists() {
-            std::fs::write(&empty, "").expect("write empty config");
-        }
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &self.name]).arg(bin).args(args);
-        cmd.env_clear().env("VNET_CONFIG", &empty);
+        cmd.env_clear().env("VNET_CONFIG", self.empty_config());
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -147,11 +181,11 @@ impl Netns {
     }
 
     pub fn ifup(&self, tap: &str, env: &[(&str, &str)]) -> Run {
-        self.run(IFUP, &[tap], env)
+        self.run(&IFUP, &[tap], env)
     }
 
     pub fn ifdown(&self, tap: &str) -> Run {
-        self.run(IFDOWN, &[tap], &[])
+        self.run(&IFDOWN, &[tap], &[])
     }
 
     /// The oracle's view of one interface, or `None` if it does not exist.
@@ -165,6 +199,78 @@ impl Netns {
         }
         let all: Value = serde_json::from_slice(&out.stdout).expect("ip -j output");
         Some(Link::from_json(&all[0]))
+    }
+
+    /// `bridge -d -j link show dev NAME`: one bridge port's options.
+    pub fn port(&self, name: &str) -> Value {
+        let out = self.bridge(&["-d", "-j", "link", "show", "dev", name]);
+        let all: Value = serde_json::from_str(&out).expect("bridge -j output");
+        all[0].clone()
+    }
+
+    /// `bridge -j vlan show dev NAME`, as (first, last, pvid, untagged).
+    pub fn vlans(&self, name: &str) -> Vec<(u64, u64, bool, bool)> {
+        let out = self.bridge(&["-j", "vlan", "show", "dev", name]);
+        let all: Value = serde_json::from_str(&out).expect("bridge -j output");
+        let Some(vlans) = all[0]["vlans"].as_array() else {
+            return Vec::new();
+        };
+        vlans
+            .iter()
+            .map(|v| {
+                let first = v["vlan"].as_u64().expect("vlan");
+                let flags = v["flags"].as_array().cloned().unwrap_or_default();
+                let has = |f: &str| flags.iter().any(|x| x == f);
+                let last = v["vlanEnd"].as_u64().unwrap_or(first);
+                (first, last, has("PVID"), has("Egress Untagged"))
+            })
+            .collect()
+    }
+
+    /// Waits (at most 5 s) until every port forwards: carrier changes
+    /// reach the bridge through linkwatch, up to a second late.
+    pub fn wait_forwarding(&self, ports: &[&str]) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        for port in ports {
+            while self.port(port)["state"] != "forwarding" {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{port} never forwarded"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+    }
+
+    /// Whether this kernel's bridge can filter VLANs. Inside the
+    /// Debian-kernel guests it must: a guest without it proves nothing.
+    pub fn vlan_filtering_supported(&self) -> bool {
+        let probe = [
+            "link",
+            "add",
+            "vnet-probe",
+            "type",
+            "bridge",
+            "vlan_filtering",
+            "1",
+        ];
+        let supported = Command::new("ip")
+            .args(["-n", &self.name])
+            .args(probe)
+            .output()
+            .expect("run ip")
+            .status
+            .success();
+        if supported {
+            self.ip(&["link", "del", "vnet-probe"]);
+        }
+        if let Ok(kernel) = std::env::var("VNET_GUEST_KERNEL") {
+            assert!(
+                supported,
+                "the guest kernel {kernel} has no bridge VLAN filtering"
+            );
+        }
+        supported
     }
 
     /// Everything `ip -d link` and `bridge -d link` say about the

@@ -26,7 +26,7 @@ mount -t tmpfs run /run
 mount -t tmpfs tmp /tmp
 echo "VNET-BOOTED $(now)"
 
-# MODULES (in load order), SUITES and the binaries' location.
+# MODULES (in load order), SUITES and VNET_BIN_DIR.
 . /vnet/env
 for m in $MODULES; do
     insmod "/vnet/modules/$m.ko" || { echo "VNET-FAILED insmod $m"; poweroff -f; }

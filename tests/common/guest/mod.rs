@@ -15,6 +15,9 @@ use serde_json::Value;
 
 use cpio::Initramfs;
 
+/// Where the guest keeps vnet-ifup and vnet-ifdown.
+const GUEST_BIN_DIR: &str = "/vnet/sbin";
+
 /// What a guest holds and runs.
 pub struct Guest<'a> {
     /// `tests/<suite>.rs` executables, run in this order.
@@ -119,9 +122,13 @@ impl Guest<'_> {
         for program in self.programs {
             add_program(&mut img, program);
         }
-        // The suites run the binaries at the paths cargo compiled into them.
-        for bin in [super::IFUP, super::IFDOWN] {
-            img.mirror(Path::new(bin));
+        // The binaries under test here (cargo's, or $VNET_BIN_DIR's), which
+        // the guest's VNET_BIN_DIR names in turn.
+        for (name, bin) in [
+            ("vnet-ifup", &*super::IFUP),
+            ("vnet-ifdown", &*super::IFDOWN),
+        ] {
+            img.copy(&format!("{GUEST_BIN_DIR}/{name}"), Path::new(bin));
         }
         for (suite, exe) in suite_executables(self.suites) {
             img.copy(&format!("/vnet/tests/{suite}"), &exe);
@@ -133,12 +140,10 @@ impl Guest<'_> {
             img.file(&format!("/vnet/modules/{name}.ko"), 0o644, ko);
             names.push(name);
         }
-        let bin_dir = Path::new(super::IFUP).parent().expect("bin dir");
         let env = format!(
-            "MODULES='{}'\nSUITES='{}'\nexport VNET_BIN_DIR='{}'\n",
+            "MODULES='{}'\nSUITES='{}'\nexport VNET_BIN_DIR={GUEST_BIN_DIR}\n",
             names.join(" "),
             self.suites.join(" "),
-            bin_dir.display()
         );
         img.file("/vnet/env", 0o644, env.into_bytes());
         img

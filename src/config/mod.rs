@@ -1,0 +1,345 @@
+//! `/etc/vnet/vnet.conf`: parsing (a pure function) and resolution for one tap.
+//!
+//! ```text
+//! # global keys first
+//! bridge = br0
+//! mtu = bridge
+//!
+//! [match vnet1*]          # the first section whose glob matches the tap wins
+//! bridge = br1
+//! ```
+//!
+//! Precedence: `VNET_BRIDGE` > matching section > global > built-in default.
+//! A key is one line in the table at the bottom of this file.
+
+mod access;
+mod keys;
+mod trust;
+mod values;
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+
+use crate::glob::Glob;
+use crate::name::IfName;
+pub use access::{AccessRule, Principal};
+pub use keys::Resolved;
+use keys::{unknown_key, Settings, KEYS};
+pub use values::{Mac, Mtu, Show, Vlans};
+
+/// Where the configuration lives unless `VNET_CONFIG` says otherwise.
+pub const DEFAULT_PATH: &str = "/etc/vnet/vnet.conf";
+
+/// Where the configuration comes from.
+#[derive(Clone, Copy, Debug)]
+pub enum Source<'a> {
+    /// [`DEFAULT_PATH`]; if it is absent, the built-in defaults apply.
+    Default,
+    /// A file named by `VNET_CONFIG`: it must exist.
+    Named(&'a Path),
+    /// [`DEFAULT_PATH`], for a privileged helper: root's own file, no symlink.
+    Trusted,
+}
+
+impl Source<'_> {
+    fn may_be_missing(self) -> bool {
+        !matches!(self, Source::Named(_))
+    }
+}
+
+/// A configuration error: always exit status 2, always with file and line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}{}: {msg}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct ConfigError {
+    pub path: String,
+    pub line: Option<usize>,
+    pub msg: String,
+}
+
+/// Where a resolved value came from, for `--check`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Default,
+    Env(&'static str),
+    Line {
+        path: String,
+        line: usize,
+        section: Option<String>,
+    },
+}
+
+/// One key's value for one tap, with its origin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decided<T> {
+    pub value: T,
+    pub origin: Origin,
+}
+
+/// A parsed configuration file.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    path: String,
+    /// False when the default file is absent and built-in defaults apply.
+    read: bool,
+    global: Settings,
+    sections: Vec<Section>,
+    access: Vec<AccessRule>,
+}
+
+#[derive(Clone, Debug)]
+struct Section {
+    glob: Glob,
+    line: usize,
+    settings: Settings,
+}
+
+impl Config {
+    /// Reads the configuration from `source`. Only [`DEFAULT_PATH`] may be
+    /// missing (all defaults then): a file the user named must exist.
+    pub fn load(source: Source<'_>) -> Result<Config, ConfigError> {
+        let (path, trusted) = match source {
+            Source::Default => (Path::new(DEFAULT_PATH), false),
+            Source::Named(path) => (path, false),
+            Source::Trusted => (Path::new(DEFAULT_PATH), true),
+        };
+        let shown = path.display().to_string();
+        let fail = |path: String, msg: String| ConfigError {
+            path,
+            line: None,
+            msg,
+        };
+        if trusted {
+            trust::check_directories(path).map_err(|(dir, why)| fail(dir, why))?;
+        }
+        match read_file(path, trusted) {
+            Ok(bytes) => Config::parse(&shown, &bytes),
+            Err(e) if e.kind() == io::ErrorKind::NotFound && source.may_be_missing() => {
+                Ok(Config {
+                    path: shown,
+                    ..Config::default()
+                })
+            }
+            Err(e) => Err(fail(shown, io_sentence(&e))),
+        }
+    }
+
+    /// Parses the text of a configuration file; `path` is only for messages.
+    pub fn parse(path: &str, text: &[u8]) -> Result<Config, ConfigError> {
+        let mut config = Config {
+            path: path.to_owned(),
+            read: true,
+            ..Config::default()
+        };
+        let mut block = Block::Global;
+        for (index, raw) in text.split(|&b| b == b'\n').enumerate() {
+            let line = index + 1;
+            let fail = |msg: String| ConfigError {
+                path: path.to_owned(),
+                line: Some(line),
+                msg,
+            };
+            let text = std::str::from_utf8(raw)
+                .map_err(|_| fail("the line is not valid UTF-8".into()))?
+                .trim();
+            if text.is_empty() || text.starts_with('#') {
+                continue;
+            }
+            if text.starts_with('[') {
+                block = match parse_section(text).map_err(fail)? {
+                    (SectionKind::Match, glob) => {
+                        config.sections.push(Section {
+                            glob,
+                            line,
+                            settings: Settings::default(),
+                        });
+                        Block::Match
+                    }
+                    (SectionKind::Access, glob) => {
+                        config.access.push(AccessRule::new(glob, line));
+                        Block::Access
+                    }
+                };
+                continue;
+            }
+            let Some((key, value)) = text.split_once('=') else {
+                return Err(fail(format!(
+                    "expected \"key = value\", a [match GLOB] or [access GLOB] section, \
+                     or a # comment, found \"{text}\""
+                )));
+            };
+            let (key, value) = (key.trim(), value.trim());
+            if value.is_empty() {
+                return Err(fail(format!("key \"{key}\" has no value")));
+            }
+            let settings = match block {
+                Block::Access => {
+                    let rule = config.access.last_mut().expect("an [access] section");
+                    rule.store(key, value, line).map_err(fail)?;
+                    continue;
+                }
+                Block::Match => {
+                    &mut config
+                        .sections
+                        .last_mut()
+                        .expect("a [match] section")
+                        .settings
+                }
+                Block::Global => &mut config.global,
+            };
+            let Some((_, store)) = KEYS.iter().find(|(name, _)| *name == key) else {
+                return Err(fail(unknown_key(key)));
+            };
+            store(settings, value, line).map_err(fail)?;
+        }
+        Ok(config)
+    }
+
+    /// The values for `tap`: `bridge_env` (from `VNET_BRIDGE`) beats the first
+    /// matching section, which beats the globals, which beat the defaults.
+    pub fn resolve(
+        &self,
+        tap: &IfName,
+        bridge_env: Option<IfName>,
+    ) -> Result<Resolved, ConfigError> {
+        let section = self.section_for(tap);
+        let mut resolved = Resolved::merge(
+            &self.global,
+            section.map(|s| (&s.settings, s.glob.as_str())),
+            &self.path,
+        );
+        if let Some(bridge) = bridge_env {
+            resolved.bridge = Decided {
+                value: bridge,
+                origin: Origin::Env("VNET_BRIDGE"),
+            };
+        }
+        resolved.check()?;
+        Ok(resolved)
+    }
+
+    /// The `[match GLOB]` section that applies to `tap`, as (glob, line).
+    pub fn matching_section(&self, tap: &IfName) -> Option<(&str, usize)> {
+        self.section_for(tap).map(|s| (s.glob.as_str(), s.line))
+    }
+
+    /// The `[access GLOB]` rules, in file order.
+    pub fn access_rules(&self) -> &[AccessRule] {
+        &self.access
+    }
+
+    /// "/etc/vnet/vnet.conf", or what stood in for it.
+    pub fn source(&self) -> String {
+        match (self.read, self.path.as_str()) {
+            (true, path) => path.to_owned(),
+            (false, "") => "none".to_owned(),
+            (false, path) => format!("{path} (absent: built-in defaults)"),
+        }
+    }
+
+    fn section_for(&self, tap: &IfName) -> Option<&Section> {
+        self.sections.iter().find(|s| s.glob.matches(tap.as_str()))
+    }
+}
+
+/// Opens without blocking (a FIFO would otherwise hang QEMU) and refuses
+/// anything but a regular file or `/dev/null` (an empty configuration).
+/// `trusted` adds the privileged helper's demands: no symlink, root's file.
+fn read_file(path: &Path, trusted: bool) -> io::Result<Vec<u8>> {
+    const DEV_NULL: u64 = 0x103; // makedev(1, 3)
+    let mut flags = OFlag::O_NONBLOCK;
+    if trusted {
+        flags |= OFlag::O_NOFOLLOW;
+    }
+    let mut file = File::options()
+        .read(true)
+        .custom_flags(flags.bits())
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(code) if trusted && code == Errno::ELOOP as i32 => io::Error::other(
+                "is a symbolic link; a privileged helper reads only root's own file",
+            ),
+            _ => e,
+        })?;
+    let meta = file.metadata()?;
+    let dev_null = meta.file_type().is_char_device() && meta.rdev() == DEV_NULL;
+    if !meta.is_file() && !dev_null {
+        return Err(io::Error::other("not a regular file"));
+    }
+    if trusted {
+        trust::check(&meta).map_err(io::Error::other)?;
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+fn io_sentence(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "no such file".into(),
+        io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => match e.raw_os_error() {
+            Some(errno) => Errno::from_raw(errno).desc().to_ascii_lowercase(),
+            None => e.to_string(),
+        },
+    }
+}
+
+/// Which kind of block the lines being read belong to.
+#[derive(Clone, Copy)]
+enum Block {
+    Global,
+    Match,
+    Access,
+}
+
+enum SectionKind {
+    Match,
+    Access,
+}
+
+/// `[match GLOB]` (a tap policy) or `[access GLOB]` (a bridge ACL).
+fn parse_section(text: &str) -> Result<(SectionKind, Glob), String> {
+    let bad = || format!("bad section \"{text}\": expected \"[match GLOB]\" or \"[access GLOB]\"");
+    let inner = text
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .ok_or_else(bad)?;
+    let mut words = inner.split_whitespace();
+    let kind = match (words.next(), words.next(), words.next()) {
+        (Some("match"), Some(glob), None) => (SectionKind::Match, glob),
+        (Some("access"), Some(glob), None) => (SectionKind::Access, glob),
+        _ => return Err(bad()),
+    };
+    let glob = Glob::new(kind.1).map_err(|e| format!("bad glob \"{}\": {e}", kind.1))?;
+    Ok((kind.0, glob))
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Default => f.write_str("built-in default"),
+            Origin::Env(var) => write!(f, "environment {var}"),
+            Origin::Line {
+                path,
+                line,
+                section: None,
+            } => write!(f, "{path}:{line}"),
+            Origin::Line {
+                path,
+                line,
+                section: Some(glob),
+            } => {
+                write!(f, "{path}:{line} in [match {glob}]")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
