@@ -1,10 +1,14 @@
 //! One guest run under QEMU, bounded in time, and its serial console.
 
 use std::fs::{File, OpenOptions};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+use nix::sys::prctl::set_pdeathsig;
+use nix::sys::signal::Signal;
 
 use super::Kernel;
 
@@ -98,6 +102,11 @@ fn run(kernel: &Kernel, initrd: &Path, dir: &Path, accel: &'static str) -> Run {
         .stdin(Stdio::null())
         .stdout(out.try_clone().expect("dup"))
         .stderr(out);
+    // Should this process be killed (a CI timeout), the kernel kills QEMU,
+    // which Drop cannot: it fires when the spawning test thread exits.
+    let die_with_parent = || Ok(set_pdeathsig(Signal::SIGKILL)?);
+    // SAFETY: prctl is async-signal-safe, as a pre_exec closure must be.
+    unsafe { cmd.pre_exec(die_with_parent) };
     let start = Instant::now();
     let mut qemu = Qemu(cmd.spawn().expect("start qemu-system-x86_64"));
     let console = || std::fs::read_to_string(&log).unwrap_or_default();
