@@ -36,7 +36,10 @@ echo "uses it under the MIT license."
 echo "$crates" | while IFS='|' read -r crate _license; do
     name=${crate% v*}
     version=${crate##* v}
-    dir=$(ls -d "$registry"/*/"$name-$version" 2>/dev/null | head -n 1)
+    dir=
+    for d in "$registry"/*/"$name-$version"; do
+        if [ -d "$d" ]; then dir=$d; break; fi
+    done
     if [ -z "$dir" ]; then
         echo "license-dependencies.sh: no sources of $name $version under $registry" >&2
         exit 1

@@ -49,7 +49,7 @@ trap 'exit 130' INT TERM
 
 # The rendering check lintian uses: any groff or man warning is a failure.
 man_warnings() {
-    LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -E UTF-8 -Tutf8 -Z "$@" 2>&1 >/dev/null
+    { LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -E UTF-8 -Tutf8 -Z "$@" >/dev/null; } 2>&1
 }
 
 # Regular files and symlinks of a package, one path a line, sorted.
@@ -78,12 +78,12 @@ field() { dpkg-deb -f "$deb" "$1"; }
 [ "$(field Architecture)" = amd64 ] || fail "Architecture is $(field Architecture)"
 [ -z "$(field Depends)$(field Pre-Depends)" ] || fail "runtime dependencies: $(field Depends) $(field Pre-Depends)"
 case "$(field Recommends)" in *qemu-system*) ;; *) fail "Recommends lacks qemu-system" ;; esac
-[ -n "$(field Maintainer)" ] && [ -n "$(field Description)" ] || fail "Maintainer or Description missing"
+if [ -z "$(field Maintainer)" ] || [ -z "$(field Description)" ]; then fail "Maintainer or Description missing"; fi
 ok "version $version, no Depends, Recommends: $(field Recommends)"
 
 dpkg-deb -e "$deb" "$work/DEBIAN"
-[ "$(cd "$work/DEBIAN" && ls | tr '\n' ' ')" = "conffiles control md5sums " ] ||
-    fail "control members: $(ls "$work/DEBIAN"); expected no maintainer scripts"
+members=$(cd "$work/DEBIAN" && echo *)
+[ "$members" = "conffiles control md5sums" ] || fail "control members: $members; expected no maintainer scripts"
 [ "$(cat "$work/DEBIAN/conffiles")" = /etc/vnet/vnet.conf ] || fail "conffiles: $(cat "$work/DEBIAN/conffiles")"
 ok "no maintainer scripts; conffile /etc/vnet/vnet.conf"
 
@@ -146,7 +146,8 @@ for b in vnet-ifup vnet-ifdown; do
 done
 [ "$("$work/rpm/usr/libexec/vnet-ifup" --version)" = "vnet-ifup $version" ] || fail "rpm's vnet-ifup --version"
 ok "binaries identical to $bin"
-force=$(rpm --help 2>/dev/null | grep -q -- --force-debian && echo --force-debian || true)
+force=
+if rpm --help 2>/dev/null | grep -q -- --force-debian; then force=--force-debian; fi
 mkdir "$work/rpmdb"
 # shellcheck disable=SC2086 # $force is one word or none
 rpm -i --test $force --dbpath "$work/rpmdb" "$rpm" || fail "rpm -i --test refuses the package"
@@ -230,6 +231,7 @@ ip -n "$ns" link add "$bridge" type bridge
 ip -n "$ns" link set "$bridge" mtu 9000 up
 # Paused (-S) with no firmware for the NIC: only the netdev's life matters.
 # No VNET_CONFIG: the binaries read /etc/vnet/vnet.conf, as installed.
+# shellcheck disable=SC2054 # the commas are QEMU's
 qemu=(ip netns exec "$ns" env -u VNET_CONFIG -u VNET_BRIDGE VNET_LOG=info
     qemu-system-x86_64 -S -display none -nodefaults -no-user-config
     -netdev "tap,id=n0,ifname=$tap,script=/usr/libexec/vnet-ifup,downscript=/usr/libexec/vnet-ifdown"
@@ -269,7 +271,7 @@ timeout 60 "${qemu[@]}" >"$work/qemu.log" 2>&1
 code=$?
 set -e
 sed 's/^/  qemu: /' "$work/qemu.log"
-[ "$code" != 0 ] && [ "$code" != 124 ] || fail "QEMU did not refuse to start (status $code)"
+if [ "$code" = 0 ] || [ "$code" = 124 ]; then fail "QEMU did not refuse to start (status $code)"; fi
 grep -q '^vnet-ifup: /etc/vnet/vnet.conf:1: unknown key "brige" (did you mean "bridge"?)$' "$work/qemu.log" ||
     fail "no configuration error line from vnet-ifup"
 grep -q "network script /usr/libexec/vnet-ifup failed" "$work/qemu.log" || fail "QEMU did not report the script"
