@@ -18,16 +18,16 @@ pub fn all_or_nothing(
     actions: &[Action],
     names: &Names<'_>,
 ) -> Result<(), Failure> {
-    for (done, &action) in actions.iter().enumerate() {
+    for (done, action) in actions.iter().enumerate() {
         let Err(err) = send(nl, index, action) else {
             continue;
         };
         let undo_failures = actions[..done]
             .iter()
             .rev()
-            .filter_map(|&earlier| {
-                let undo = earlier.undo();
-                let result = send(nl, index, undo);
+            .filter_map(Action::undo)
+            .filter_map(|undo| {
+                let result = send(nl, index, &undo);
                 result
                     .err()
                     .map(|e| format!("{}: {e}", undo.describe(names.tap, names.bridge)))
@@ -46,18 +46,24 @@ pub fn all_or_nothing(
 
 /// Runs every action even when one fails; returns each failed action
 /// with its error, so the caller can name things only when it must.
-pub fn every(nl: &mut Netlink, index: u32, actions: &[Action]) -> Vec<(Action, NetlinkError)> {
+pub fn every<'a>(
+    nl: &mut Netlink,
+    index: u32,
+    actions: &'a [Action],
+) -> Vec<(&'a Action, NetlinkError)> {
     actions
         .iter()
-        .filter_map(|&action| send(nl, index, action).err().map(|err| (action, err)))
+        .filter_map(|action| send(nl, index, action).err().map(|err| (action, err)))
         .collect()
 }
 
-fn send(nl: &mut Netlink, index: u32, action: Action) -> Result<(), NetlinkError> {
+fn send(nl: &mut Netlink, index: u32, action: &Action) -> Result<(), NetlinkError> {
     match action {
-        Action::SetMtu { to, .. } => nl.set_mtu(index, to),
-        Action::SetMac { to, .. } => nl.set_mac(index, to),
-        Action::SetMaster { to, .. } => nl.set_master(index, to),
-        Action::SetUp(up) => nl.set_up(index, up),
+        Action::SetMtu { to, .. } => nl.set_mtu(index, *to),
+        Action::SetMac { to, .. } => nl.set_mac(index, *to),
+        Action::SetMaster { to, .. } => nl.set_master(index, *to),
+        Action::SetPort(flags) => nl.set_port(index, flags),
+        Action::Vlans { add, ranges } => nl.set_vlans(index, *add, ranges),
+        Action::SetUp(up) => nl.set_up(index, *up),
     }
 }

@@ -13,6 +13,9 @@ use crate::name::IfName;
 use crate::netlink::Netlink;
 use crate::policy::Action;
 
+/// The width of the label column: the longest key, "multicast-flood", and a space.
+const W: usize = 16;
+
 /// The report for `vnet-ifup --check TAP`.
 pub fn ifup(
     tap: &IfName,
@@ -22,30 +25,52 @@ pub fn ifup(
 ) -> Result<(), Error> {
     let bridge = &settings.bridge.value;
     let fail = |reason| Error::attach(tap, bridge, reason);
-    let _ = writeln!(out, "tap       {tap}");
-    let _ = write!(out, "config    {}", config.source());
+    let _ = writeln!(out, "{:<W$}{tap}", "tap");
+    let _ = write!(out, "{:<W$}{}", "config", config.source());
     match config.matching_section(tap) {
         Some((glob, line)) => _ = writeln!(out, ", section [match {glob}] at line {line}"),
         None => _ = writeln!(out),
     }
     for (key, value, origin) in settings.rows() {
-        let _ = writeln!(out, "{key:<9} {value:<10} ({origin})");
+        let _ = writeln!(out, "{key:<W$}{value:<10} ({origin})");
     }
     let mut nl = Netlink::connect().map_err(|e| fail(Failure::Socket(e)))?;
-    match ifup::prepare(&mut nl, tap, settings) {
+    match ifup::prepare(&mut nl, tap, settings, false) {
         Ok(Attach { plan, .. }) => {
             if plan.bridge_down {
-                let _ = writeln!(out, "warning   bridge {bridge} is down");
+                let _ = writeln!(out, "{:<W$}bridge {bridge} is down", "warning");
             }
             steps(out, &plan.actions, tap, bridge.as_str());
             Ok(())
         }
-        // QEMU creates the tap just before it runs the script.
-        Err(Failure::Missing { role: "tap", .. }) => {
-            ifup::find(&mut nl, "bridge", bridge).map_err(fail)?;
+        // QEMU creates the tap just before it runs the script, and
+        // create-bridge makes the bridge: say what is missing and go on.
+        Err(Failure::Missing { role, .. }) => {
+            let bridge_missing = role == "bridge"
+                || match ifup::find(&mut nl, "bridge", bridge) {
+                    Ok(_) => false,
+                    Err(Failure::Missing { .. }) => true,
+                    Err(other) => return Err(fail(other)),
+                };
+            if bridge_missing && !settings.create_bridge.value {
+                let name = bridge.to_string();
+                return Err(fail(Failure::Missing {
+                    role: "bridge",
+                    name,
+                }));
+            }
+            let tap_state = match role {
+                "tap" => "does not exist yet",
+                _ => "is a tap",
+            };
+            let bridge_state = match bridge_missing {
+                true => "will be created (create-bridge = yes)",
+                false => "exists",
+            };
             let _ = writeln!(
                 out,
-                "plan      none yet: {tap} does not exist; bridge {bridge} does"
+                "{:<W$}none yet: {tap} {tap_state}; bridge {bridge} {bridge_state}",
+                "plan"
             );
             Ok(())
         }
@@ -56,24 +81,24 @@ pub fn ifup(
 /// The report for `vnet-ifdown --check TAP`.
 pub fn ifdown(tap: &IfName, out: &mut String) -> Result<(), Error> {
     let fail = |reason| Error::detach(tap, reason);
-    let _ = writeln!(out, "tap       {tap}");
+    let _ = writeln!(out, "{:<W$}{tap}", "tap");
     let mut nl = Netlink::connect().map_err(|e| fail(Failure::Socket(e)))?;
     match ifdown::prepare(&mut nl, tap).map_err(fail)? {
         Some((_, actions)) => steps(out, &actions, tap, "its bridge"),
-        None => _ = writeln!(out, "plan      nothing: {tap} does not exist"),
+        None => _ = writeln!(out, "{:<W$}nothing: {tap} does not exist", "plan"),
     }
     Ok(())
 }
 
 fn steps(out: &mut String, actions: &[Action], tap: &IfName, bridge: &str) {
     if actions.is_empty() {
-        let _ = writeln!(out, "plan      nothing to change");
+        let _ = writeln!(out, "{:<W$}nothing to change", "plan");
     }
     for (n, action) in actions.iter().enumerate() {
         let label = if n == 0 { "plan" } else { "" };
         let _ = writeln!(
             out,
-            "{label:<9} {}. {}",
+            "{label:<W$}{}. {}",
             n + 1,
             action.describe(tap.as_str(), bridge)
         );

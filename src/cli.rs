@@ -148,7 +148,7 @@ fn settings(tap: &IfName, env: &Env) -> Result<(Config, Resolved), Error> {
         })?),
         None => None,
     };
-    let resolved = config.resolve(tap, bridge);
+    let resolved = config.resolve(tap, bridge).map_err(Error::Config)?;
     Ok((config, resolved))
 }
 
@@ -187,7 +187,7 @@ usage: {name} TAP            QEMU runs this as its {script}
        {name} --check TAP    show what would be done and why; change nothing
        {name} --help | --version
 
-files:        /etc/vnet/vnet.conf (keys: bridge, mtu, mac; [match GLOB] sections)
+files:        /etc/vnet/vnet.conf (bridge, mtu, mac, port policy; [match GLOB] sections)
 environment:  VNET_CONFIG=PATH  read another configuration file
               VNET_BRIDGE=NAME  use this bridge (beats the configuration)
               VNET_LOG=info|debug  say more on stderr

@@ -7,7 +7,8 @@ use crate::config::Resolved;
 use crate::error::{Error, Failure};
 use crate::name::IfName;
 use crate::netlink::{format_mac, Link, Netlink};
-use crate::policy::{self, Action, AttachPlan};
+use crate::policy::{self, Action, AttachPlan, Refusal};
+use nix::errno::Errno;
 
 /// What ifup found and decided; `--check` prints it, `run` carries it out.
 pub struct Attach {
@@ -16,11 +17,25 @@ pub struct Attach {
     pub plan: AttachPlan,
 }
 
-/// Looks the tap and the bridge up and plans the attachment. Changes nothing.
-pub fn prepare(nl: &mut Netlink, tap: &IfName, settings: &Resolved) -> Result<Attach, Failure> {
+/// Looks the tap and the bridge up and plans the attachment. Changes
+/// nothing, except that with `create` and `create-bridge = yes` a missing
+/// bridge is made, once the tap has been found fit to join it.
+pub fn prepare(
+    nl: &mut Netlink,
+    tap: &IfName,
+    settings: &Resolved,
+    create: bool,
+) -> Result<Attach, Failure> {
     let bridge = &settings.bridge.value;
     let tap = find(nl, "tap", tap)?;
-    let bridge = find(nl, "bridge", bridge)?;
+    policy::check_tap(&tap).map_err(Failure::Refused)?;
+    let bridge = match find(nl, "bridge", bridge) {
+        Err(Failure::Missing { .. }) if create && settings.create_bridge.value => {
+            create_bridge(nl, bridge, settings.uses_vlans())?;
+            find(nl, "bridge", bridge)?
+        }
+        other => other?,
+    };
     let master = match tap.master {
         Some(index) if index != bridge.index => {
             nl.link_by_index(index).map_err(|err| Failure::Lookup {
@@ -42,7 +57,7 @@ pub fn run(tap: &IfName, settings: &Resolved) -> Result<(), Error> {
     let mut nl = Netlink::connect().map_err(|e| fail(Failure::Socket(e)))?;
     let Attach {
         tap: link, plan, ..
-    } = prepare(&mut nl, tap, settings).map_err(fail)?;
+    } = prepare(&mut nl, tap, settings, true).map_err(fail)?;
     if plan.bridge_down {
         warn!("bridge {bridge} is down: {tap} gets no traffic until it is up");
     }
@@ -71,6 +86,25 @@ fn summary(tap: &Link, bridge: &IfName, plan: &AttachPlan) -> String {
     }
     let mac = mac.map_or_else(|| "none".into(), |m| format_mac(&m));
     format!("attached {} to {bridge}: mtu {mtu}, mac {mac}", tap.name)
+}
+
+/// Makes the bridge, up. Another VM starting at the same moment may win
+/// the race: EEXIST is fine, and the caller checks what exists is a bridge.
+fn create_bridge(nl: &mut Netlink, name: &IfName, vlans: bool) -> Result<(), Failure> {
+    match nl.create_bridge(name, vlans) {
+        Ok(()) => {
+            info!(
+                "created bridge {name}{}",
+                if vlans { " with VLAN filtering" } else { "" }
+            );
+            Ok(())
+        }
+        Err(e) if e.errno() == Some(Errno::EEXIST) => Ok(()),
+        Err(e) if vlans && e.errno() == Some(Errno::EOPNOTSUPP) => {
+            Err(Failure::Refused(Refusal::NoVlanFiltering(name.to_string())))
+        }
+        Err(err) => Err(Failure::step(format!("creating bridge {name}"), err, name)),
+    }
 }
 
 /// Looks an interface up by name; a missing one is a failure.

@@ -69,15 +69,30 @@ fn check_reports_the_plan_and_changes_nothing() {
     let run = ns.run(IFUP, &["--check", "tap-a"], &[("VNET_CONFIG", path)]);
     run.expect(0);
     assert_eq!(ns.snapshot(), before);
+    let unset = [
+        "pvid",
+        "tagged",
+        "isolated",
+        "hairpin",
+        "learning",
+        "unicast-flood",
+        "multicast-flood",
+        "broadcast-flood",
+        "cost",
+        "priority",
+    ]
+    .map(|key| format!("{key:<16}unset      (built-in default)\n"))
+    .concat();
     let expected = format!(
-        "tap       tap-a
-config    {path}, section [match tap-*] at line 7
-bridge    lan        ({path}:8 in [match tap-*])
-mtu       bridge     (built-in default)
-mac       keep       ({path}:9 in [match tap-*])
-plan      1. setting the MTU of tap-a from 1500 to 9000
-          2. attaching tap-a to lan
-          3. setting tap-a up
+        "tap             tap-a
+config          {path}, section [match tap-*] at line 7
+bridge          lan        ({path}:8 in [match tap-*])
+mtu             bridge     (built-in default)
+mac             keep       ({path}:9 in [match tap-*])
+{unset}create-bridge   no         (built-in default)
+plan            1. setting the MTU of tap-a from 1500 to 9000
+                2. attaching tap-a to lan
+                3. setting tap-a up
 "
     );
     assert_eq!(run.stdout, expected);
@@ -91,13 +106,13 @@ fn check_before_qemu_made_the_tap() {
     run.expect(0);
     assert!(
         run.stdout
-            .contains("bridge    br1        (environment VNET_BRIDGE)"),
+            .contains("bridge          br1        (environment VNET_BRIDGE)"),
         "{}",
         run.stdout
     );
     assert!(run
         .stdout
-        .ends_with("plan      none yet: vnet7 does not exist; bridge br1 does\n"));
+        .ends_with("plan            none yet: vnet7 does not exist yet; bridge br1 exists\n"));
 
     let run = ns.run(IFUP, &["--check", "vnet7"], &[("VNET_BRIDGE", "nope")]);
     run.expect(1);
@@ -115,7 +130,7 @@ fn ifdown_check_shows_the_detach() {
     run.expect(0);
     assert_eq!(
         run.stdout,
-        "tap       vnet0\nplan      1. detaching vnet0 from its bridge\n          2. setting vnet0 down\n"
+        "tap             vnet0\nplan            1. detaching vnet0 from its bridge\n                2. setting vnet0 down\n"
     );
     assert_eq!(ns.link("vnet0").unwrap().master.as_deref(), Some("br0"));
 }

@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod tapfd;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -157,6 +159,78 @@ impl Netns {
         }
         let all: Value = serde_json::from_slice(&out.stdout).expect("ip -j output");
         Some(Link::from_json(&all[0]))
+    }
+
+    /// `bridge -d -j link show dev NAME`: one bridge port's options.
+    pub fn port(&self, name: &str) -> Value {
+        let out = self.bridge(&["-d", "-j", "link", "show", "dev", name]);
+        let all: Value = serde_json::from_str(&out).expect("bridge -j output");
+        all[0].clone()
+    }
+
+    /// `bridge -j vlan show dev NAME`, as (first, last, pvid, untagged).
+    pub fn vlans(&self, name: &str) -> Vec<(u64, u64, bool, bool)> {
+        let out = self.bridge(&["-j", "vlan", "show", "dev", name]);
+        let all: Value = serde_json::from_str(&out).expect("bridge -j output");
+        let Some(vlans) = all[0]["vlans"].as_array() else {
+            return Vec::new();
+        };
+        vlans
+            .iter()
+            .map(|v| {
+                let first = v["vlan"].as_u64().expect("vlan");
+                let flags = v["flags"].as_array().cloned().unwrap_or_default();
+                let has = |f: &str| flags.iter().any(|x| x == f);
+                let last = v["vlanEnd"].as_u64().unwrap_or(first);
+                (first, last, has("PVID"), has("Egress Untagged"))
+            })
+            .collect()
+    }
+
+    /// Waits (at most 5 s) until every port forwards: carrier changes
+    /// reach the bridge through linkwatch, up to a second late.
+    pub fn wait_forwarding(&self, ports: &[&str]) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        for port in ports {
+            while self.port(port)["state"] != "forwarding" {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{port} never forwarded"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+    }
+
+    /// Whether this kernel's bridge can filter VLANs. Inside the
+    /// Debian-kernel guests it must: a guest without it proves nothing.
+    pub fn vlan_filtering_supported(&self) -> bool {
+        let probe = [
+            "link",
+            "add",
+            "vnet-probe",
+            "type",
+            "bridge",
+            "vlan_filtering",
+            "1",
+        ];
+        let supported = Command::new("ip")
+            .args(["-n", &self.name])
+            .args(probe)
+            .output()
+            .expect("run ip")
+            .status
+            .success();
+        if supported {
+            self.ip(&["link", "del", "vnet-probe"]);
+        }
+        if let Ok(kernel) = std::env::var("VNET_GUEST_KERNEL") {
+            assert!(
+                supported,
+                "the guest kernel {kernel} has no bridge VLAN filtering"
+            );
+        }
+        supported
     }
 
     /// Everything `ip -d link` and `bridge -d link` say about the

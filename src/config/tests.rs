@@ -1,3 +1,4 @@
+use super::keys::edit_distance;
 use super::*;
 
 const PATH: &str = "/etc/vnet/vnet.conf";
@@ -11,7 +12,7 @@ fn name(s: &str) -> IfName {
 }
 
 fn resolve(text: &str, tap: &str) -> Resolved {
-    parse(text).unwrap().resolve(&name(tap), None)
+    parse(text).unwrap().resolve(&name(tap), None).unwrap()
 }
 
 fn error(text: &str) -> String {
@@ -140,7 +141,7 @@ fn sections_use_shell_globs() {
 #[test]
 fn env_bridge_beats_everything() {
     let config = parse("bridge = br0\n[match *]\nbridge = br1\n").unwrap();
-    let r = config.resolve(&name("vnet0"), Some(name("br5")));
+    let r = config.resolve(&name("vnet0"), Some(name("br5"))).unwrap();
     assert_eq!(
         r.bridge,
         Decided {
@@ -267,7 +268,7 @@ fn missing_default_file_means_defaults_but_a_named_file_must_exist() {
     assert_eq!(err.to_string(), "/dev/zero: not a regular file");
     let empty = Config::load(Some(Path::new("/dev/null"))).unwrap();
     assert_eq!(
-        empty.resolve(&name("v"), None).bridge.origin,
+        empty.resolve(&name("v"), None).unwrap().bridge.origin,
         Origin::Default
     );
 }
@@ -277,4 +278,102 @@ fn edit_distance_basics() {
     assert_eq!(edit_distance("bridge", "brige"), 1);
     assert_eq!(edit_distance("mtu", "mac"), 2);
     assert_eq!(edit_distance("", "abc"), 3);
+}
+
+#[test]
+fn port_policy_keys() {
+    let text = "\
+pvid = 10
+tagged = 30-35, 20 21
+isolated = yes
+hairpin = no
+learning = off
+unicast-flood = true
+multicast-flood = 0
+broadcast-flood = on
+cost = 100
+priority = 63
+create-bridge = yes
+";
+    let r = resolve(text, "vnet0");
+    assert_eq!(r.pvid.value, Some(10));
+    assert_eq!(r.tagged.value, Some(Vlans(vec![(20, 21), (30, 35)])));
+    assert_eq!(r.tagged.value.as_ref().unwrap().to_string(), "20-21 30-35");
+    assert_eq!(r.isolated.value, Some(true));
+    assert_eq!(r.hairpin.value, Some(false));
+    assert_eq!(r.learning.value, Some(false));
+    assert_eq!(r.unicast_flood.value, Some(true));
+    assert_eq!(r.multicast_flood.value, Some(false));
+    assert_eq!(r.broadcast_flood.value, Some(true));
+    assert_eq!(r.cost.value, Some(100));
+    assert_eq!(r.priority.value, Some(63));
+    assert!(r.create_bridge.value);
+    assert!(r.uses_vlans());
+}
+
+#[test]
+fn port_policy_defaults_leave_the_kernel_alone() {
+    let r = resolve("", "vnet0");
+    assert_eq!(
+        (r.pvid.value, r.tagged.value.clone(), r.isolated.value),
+        (None, None, None)
+    );
+    assert_eq!((r.cost.value, r.priority.value), (None, None));
+    assert!(!r.create_bridge.value);
+    assert!(!r.uses_vlans());
+    let rows = r.rows();
+    let shown: Vec<(&str, &str)> = rows.iter().map(|(k, v, _)| (*k, v.as_str())).collect();
+    assert!(shown.contains(&("isolated", "unset")));
+    assert!(shown.contains(&("create-bridge", "no")));
+}
+
+#[test]
+fn port_policy_bad_values() {
+    for (text, msg) in [
+        ("pvid = 0", "pvid: \"0\" is not a VLAN id from 1 to 4094"),
+        (
+            "pvid = 4095",
+            "pvid: \"4095\" is not a VLAN id from 1 to 4094",
+        ),
+        (
+            "tagged = 10 x",
+            "tagged: \"x\" is not a VLAN id from 1 to 4094",
+        ),
+        ("tagged = 30-20", "tagged: the range \"30-20\" is backwards"),
+        (
+            "tagged = 5-5000",
+            "tagged: \"5000\" is not a VLAN id from 1 to 4094",
+        ),
+        ("tagged = ,", "tagged: no VLAN ids"),
+        (
+            "isolated = maybe",
+            "isolated: \"maybe\" is not \"yes\" or \"no\"",
+        ),
+        ("cost = 0", "cost: \"0\" is not a number from 1 to 65535"),
+        ("cost = +5", "cost: \"+5\" is not a number from 1 to 65535"),
+        (
+            "priority = 64",
+            "priority: \"64\" is not a number from 0 to 63",
+        ),
+        (
+            "create-bridge = please",
+            "create-bridge: \"please\" is not \"yes\" or \"no\"",
+        ),
+    ] {
+        assert_eq!(error(text), format!("{PATH}:1: {msg}"), "{text}");
+    }
+}
+
+#[test]
+fn the_pvid_cannot_also_be_tagged() {
+    let err = parse("pvid = 10\n[match v*]\ntagged = 5-15\n")
+        .unwrap()
+        .resolve(&name("vnet0"), None)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{PATH}:3: tagged: VLAN 10 is the pvid ({PATH}:1); a VLAN is either untagged or tagged"
+        )
+    );
 }

@@ -12,15 +12,20 @@
 //! Precedence: `VNET_BRIDGE` > matching section > global > built-in default.
 //! A key is one line in the table at the bottom of this file.
 
+mod keys;
+mod values;
+
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
-use std::str::FromStr;
 
 use crate::glob::Glob;
 use crate::name::IfName;
+pub use keys::Resolved;
+use keys::{unknown_key, Settings, KEYS};
+pub use values::{Mac, Mtu, Show, Vlans};
 
 /// Where the configuration lives unless `VNET_CONFIG` says otherwise.
 pub const DEFAULT_PATH: &str = "/etc/vnet/vnet.conf";
@@ -32,24 +37,6 @@ pub struct ConfigError {
     pub path: String,
     pub line: Option<usize>,
     pub msg: String,
-}
-
-/// `mtu = bridge | keep | 68..=65535`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mtu {
-    /// Copy the bridge's MTU, so a 1500 tap cannot pull a jumbo bridge down.
-    Bridge,
-    Keep,
-    Fixed(u32),
-}
-
-/// `mac = high | keep`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mac {
-    /// First octet 0xFE, so the bridge never adopts the tap's address
-    /// (libvirt and qemu-bridge-helper do the same).
-    High,
-    Keep,
 }
 
 /// Where a resolved value came from, for `--check`.
@@ -87,9 +74,6 @@ struct Section {
     line: usize,
     settings: Settings,
 }
-
-/// How one key's value is parsed and stored into a block's [`Settings`].
-type Store = fn(&mut Settings, &str, usize) -> Result<(), String>;
 
 impl Config {
     /// Reads `path`, or [`DEFAULT_PATH`] when `None`. Only the default may be
@@ -165,7 +149,11 @@ impl Config {
 
     /// The values for `tap`: `bridge_env` (from `VNET_BRIDGE`) beats the first
     /// matching section, which beats the globals, which beat the defaults.
-    pub fn resolve(&self, tap: &IfName, bridge_env: Option<IfName>) -> Resolved {
+    pub fn resolve(
+        &self,
+        tap: &IfName,
+        bridge_env: Option<IfName>,
+    ) -> Result<Resolved, ConfigError> {
         let section = self.section_for(tap);
         let mut resolved = Resolved::merge(
             &self.global,
@@ -178,7 +166,8 @@ impl Config {
                 origin: Origin::Env("VNET_BRIDGE"),
             };
         }
-        resolved
+        resolved.check()?;
+        Ok(resolved)
     }
 
     /// The `[match GLOB]` section that applies to `tap`, as (glob, line).
@@ -244,179 +233,6 @@ fn parse_section(text: &str) -> Result<Glob, String> {
     }
 }
 
-fn unknown_key(key: &str) -> String {
-    let near = KEYS
-        .iter()
-        .map(|(name, _)| *name)
-        .find(|name| edit_distance(name, key) <= 2);
-    match near {
-        Some(name) => format!("unknown key \"{key}\" (did you mean \"{name}\"?)"),
-        None => format!("unknown key \"{key}\""),
-    }
-}
-
-/// Levenshtein distance, for "did you mean" on short key names.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1)
-                .min(row[j] + 1)
-                .min(diagonal + usize::from(ca != *cb));
-            diagonal = above;
-        }
-    }
-    row[b.len()]
-}
-
-/// Stores a parsed value unless the same block set the key already.
-fn store<T>(slot: &mut Option<(T, usize)>, value: T, line: usize, key: &str) -> Result<(), String> {
-    if let Some((_, first)) = slot {
-        return Err(format!("key \"{key}\" is already set on line {first}"));
-    }
-    *slot = Some((value, line));
-    Ok(())
-}
-
-/// Section beats global beats default, remembering which one won.
-fn pick<T: Clone>(
-    global: &Option<(T, usize)>,
-    section: Option<(&Option<(T, usize)>, &str)>,
-    path: &str,
-    default: impl FnOnce() -> T,
-) -> Decided<T> {
-    let at = |line: usize, section: Option<&str>| Origin::Line {
-        path: path.to_owned(),
-        line,
-        section: section.map(str::to_owned),
-    };
-    match (section, global) {
-        (Some((Some((value, line)), glob)), _) => Decided {
-            value: value.clone(),
-            origin: at(*line, Some(glob)),
-        },
-        (_, Some((value, line))) => Decided {
-            value: value.clone(),
-            origin: at(*line, None),
-        },
-        _ => Decided {
-            value: default(),
-            origin: Origin::Default,
-        },
-    }
-}
-
-/// Declares the key table and the two structs that follow from it, so a
-/// new key is one line here and nowhere else.
-macro_rules! keys {
-    ($( $(#[$doc:meta])* $field:ident $name:literal : $ty:ty = $default:expr, $parse:expr; )+) => {
-        /// The keys one block of the file sets (the globals, or one
-        /// section), each with the line that set it.
-        #[derive(Clone, Debug, Default)]
-        struct Settings {
-            $( $field: Option<($ty, usize)>, )+
-        }
-
-        /// Every key's value for one tap, and where it came from.
-        #[derive(Clone, Debug, PartialEq, Eq)]
-        pub struct Resolved {
-            $( $(#[$doc])* pub $field: Decided<$ty>, )+
-        }
-
-        const KEYS: &[(&str, Store)] = &[
-            $( ($name, |settings, value, line| {
-                let parsed = $parse(value).map_err(|e| format!("{}: {e}", $name))?;
-                store(&mut settings.$field, parsed, line, $name)
-            }), )+
-        ];
-
-        impl Resolved {
-            fn merge(global: &Settings, section: Option<(&Settings, &str)>, path: &str) -> Self {
-                Resolved {
-                    $( $field: pick(
-                        &global.$field,
-                        section.map(|(s, glob)| (&s.$field, glob)),
-                        path,
-                        || $default,
-                    ), )+
-                }
-            }
-
-            /// Each key's name, value and origin, in table order.
-            pub fn rows(&self) -> Vec<(&'static str, String, &Origin)> {
-                vec![ $( ($name, self.$field.value.to_string(), &self.$field.origin), )+ ]
-            }
-        }
-    };
-}
-
-keys! {
-    /// The bridge the tap joins.
-    bridge "bridge": IfName = default_bridge(), parse_name;
-    /// What to do with the tap's MTU.
-    mtu "mtu": Mtu = Mtu::Bridge, Mtu::from_str;
-    /// What to do with the tap's MAC address.
-    mac "mac": Mac = Mac::High, Mac::from_str;
-}
-
-fn default_bridge() -> IfName {
-    IfName::new("br0").expect("\"br0\" is a valid interface name")
-}
-
-fn parse_name(value: &str) -> Result<IfName, String> {
-    IfName::new(value).map_err(|e| format!("\"{value}\" is not a valid interface name: {e}"))
-}
-
-impl FromStr for Mtu {
-    type Err = String;
-    fn from_str(value: &str) -> Result<Self, String> {
-        match value {
-            "bridge" => Ok(Mtu::Bridge),
-            "keep" => Ok(Mtu::Keep),
-            n => match n.parse::<u32>() {
-                Ok(n @ 68..=65535) => Ok(Mtu::Fixed(n)),
-                _ => Err(format!(
-                    "\"{value}\" is not \"bridge\", \"keep\" or a number from 68 to 65535"
-                )),
-            },
-        }
-    }
-}
-
-impl FromStr for Mac {
-    type Err = String;
-    fn from_str(value: &str) -> Result<Self, String> {
-        match value {
-            "high" => Ok(Mac::High),
-            "keep" => Ok(Mac::Keep),
-            _ => Err(format!("\"{value}\" is not \"high\" or \"keep\"")),
-        }
-    }
-}
-
-impl fmt::Display for Mtu {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Mtu::Bridge => f.write_str("bridge"),
-            Mtu::Keep => f.write_str("keep"),
-            Mtu::Fixed(n) => write!(f, "{n}"),
-        }
-    }
-}
-
-impl fmt::Display for Mac {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Mac::High => "high",
-            Mac::Keep => "keep",
-        })
-    }
-}
-
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -439,5 +255,4 @@ impl fmt::Display for Origin {
 }
 
 #[cfg(test)]
-#[path = "config_tests.rs"]
 mod tests;

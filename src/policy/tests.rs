@@ -1,7 +1,7 @@
 use super::*;
 use crate::config::Config;
 use crate::name::IfName;
-use crate::netlink::Tun;
+use crate::netlink::{BridgeInfo, PortFlags, Tun, VlanRange};
 
 const MAC: [u8; 6] = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
 const HIGH: [u8; 6] = [0xfe, 0x54, 0x00, 0x12, 0x34, 0x56];
@@ -12,6 +12,7 @@ fn link(index: u32, name: &str, kind: Option<&str>) -> Link {
         name: name.into(),
         kind: kind.map(str::to_owned),
         tun: None,
+        bridge: None,
         mtu: 1500,
         mac: Some(MAC),
         master: None,
@@ -35,7 +36,21 @@ fn bridge() -> Link {
     Link {
         mtu: 9000,
         up: true,
+        bridge: Some(BridgeInfo {
+            vlan_filtering: false,
+            default_pvid: Some(1),
+        }),
         ..link(2, "br0", Some("bridge"))
+    }
+}
+
+fn vlan_bridge() -> Link {
+    Link {
+        bridge: Some(BridgeInfo {
+            vlan_filtering: true,
+            default_pvid: Some(1),
+        }),
+        ..bridge()
     }
 }
 
@@ -43,6 +58,7 @@ fn settings(text: &str) -> Resolved {
     Config::parse("test.conf", text.as_bytes())
         .unwrap()
         .resolve(&IfName::new("vnet0").unwrap(), None)
+        .unwrap()
 }
 
 fn plan(tap: &Link, text: &str) -> Result<AttachPlan, Refusal> {
@@ -205,26 +221,36 @@ fn detach_frees_then_downs_and_skips_what_is_done() {
 
 #[test]
 fn undo_reverses_each_action() {
+    let undo = |a: Action| a.undo().unwrap();
     assert_eq!(
-        Action::SetMtu { from: 1, to: 2 }.undo(),
+        undo(Action::SetMtu { from: 1, to: 2 }),
         Action::SetMtu { from: 2, to: 1 }
     );
     assert_eq!(
-        Action::SetMac {
+        undo(Action::SetMac {
             from: MAC,
             to: HIGH
-        }
-        .undo(),
+        }),
         Action::SetMac {
             from: HIGH,
             to: MAC
         }
     );
     assert_eq!(
-        Action::SetMaster { from: 0, to: 2 }.undo(),
+        undo(Action::SetMaster { from: 0, to: 2 }),
         Action::SetMaster { from: 2, to: 0 }
     );
-    assert_eq!(Action::SetUp(true).undo(), Action::SetUp(false));
+    assert_eq!(undo(Action::SetUp(true)), Action::SetUp(false));
+    // Port options and VLANs go away with the port when the master is undone.
+    assert_eq!(Action::SetPort(PortFlags::default()).undo(), None);
+    assert_eq!(
+        Action::Vlans {
+            add: true,
+            ranges: vec![]
+        }
+        .undo(),
+        None
+    );
 }
 
 #[test]
@@ -244,5 +270,142 @@ fn actions_describe_themselves() {
     assert_eq!(
         Action::SetMaster { from: 2, to: 0 }.describe("vnet0", "br0"),
         "detaching vnet0 from br0"
+    );
+}
+
+const ATTACH: Action = Action::SetMaster { from: 0, to: 2 };
+
+fn vlan(first: u16, last: u16, pvid: bool) -> VlanRange {
+    VlanRange {
+        first,
+        last,
+        pvid,
+        untagged: pvid,
+    }
+}
+
+#[test]
+fn port_options_go_between_attach_and_up() {
+    let p = plan(
+        &tap(),
+        "mtu = keep\nmac = keep\nisolated = yes\nlearning = no\ncost = 100\npriority = 7",
+    )
+    .unwrap();
+    let flags = PortFlags {
+        isolated: Some(true),
+        learning: Some(false),
+        cost: Some(100),
+        priority: Some(7),
+        ..PortFlags::default()
+    };
+    assert_eq!(
+        p.actions,
+        vec![ATTACH, Action::SetPort(flags), Action::SetUp(true)]
+    );
+    assert_eq!(
+        p.actions[1].describe("vnet0", "br0"),
+        "setting the bridge-port options of vnet0: isolated yes, learning no, cost 100, priority 7"
+    );
+}
+
+#[test]
+fn an_access_port_leaves_the_default_vlan() {
+    let p = plan_attach(
+        &tap(),
+        &vlan_bridge(),
+        None,
+        &settings("mtu = keep\nmac = keep\npvid = 10\ntagged = 20 30-35"),
+    )
+    .unwrap();
+    assert_eq!(
+        p.actions,
+        vec![
+            ATTACH,
+            Action::Vlans {
+                add: false,
+                ranges: vec![vlan(1, 1, false)]
+            },
+            Action::Vlans {
+                add: true,
+                ranges: vec![vlan(10, 10, true)]
+            },
+            Action::Vlans {
+                add: true,
+                ranges: vec![vlan(20, 20, false), vlan(30, 35, false)]
+            },
+            Action::SetUp(true),
+        ]
+    );
+    let words: Vec<String> = p.actions[1..4]
+        .iter()
+        .map(|a| a.describe("vnet0", "br0"))
+        .collect();
+    assert_eq!(
+        words,
+        [
+            "removing VLAN 1 from vnet0",
+            "adding VLAN 10 (pvid, untagged) to vnet0",
+            "adding VLAN 20 30-35 (tagged) to vnet0"
+        ]
+    );
+}
+
+#[test]
+fn a_trunk_keeps_the_default_vlan_and_pvid_equal_to_it_removes_nothing() {
+    let b = vlan_bridge();
+    let trunk = plan_attach(
+        &tap(),
+        &b,
+        None,
+        &settings("mtu = keep\nmac = keep\ntagged = 5"),
+    )
+    .unwrap();
+    assert_eq!(
+        trunk.actions[1],
+        Action::Vlans {
+            add: true,
+            ranges: vec![vlan(5, 5, false)]
+        }
+    );
+    let same = plan_attach(
+        &tap(),
+        &b,
+        None,
+        &settings("mtu = keep\nmac = keep\npvid = 1"),
+    )
+    .unwrap();
+    assert_eq!(
+        same.actions[1],
+        Action::Vlans {
+            add: true,
+            ranges: vec![vlan(1, 1, true)]
+        }
+    );
+    assert_eq!(same.actions.len(), 3);
+}
+
+#[test]
+fn vlan_keys_need_a_filtering_bridge_on_a_kernel_that_has_it() {
+    let off = plan(&tap(), "pvid = 10").unwrap_err();
+    assert!(
+        off.to_string()
+            .starts_with("bridge br0 has VLAN filtering off"),
+        "{off}"
+    );
+    assert!(off
+        .to_string()
+        .contains("ip link set br0 type bridge vlan_filtering 1"));
+    let old_kernel = Link {
+        bridge: Some(BridgeInfo {
+            vlan_filtering: false,
+            default_pvid: None,
+        }),
+        ..bridge()
+    };
+    let none = plan_attach(&tap(), &old_kernel, None, &settings("tagged = 3")).unwrap_err();
+    assert_eq!(
+        none.to_string(),
+        "bridge br0: this kernel's bridge has no VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING), \
+         so pvid and tagged cannot be applied"
     );
 }

@@ -1,55 +1,12 @@
 //! Decides what to do, from what the kernel reported and what the
 //! configuration says. Pure functions: no syscalls happen here.
 
+mod action;
+mod port;
+
 use crate::config::{Mac, Mtu, Resolved};
-use crate::netlink::{format_mac, Link};
-
-/// One change to the tap, each sent as its own acknowledged request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    SetMtu {
-        from: u32,
-        to: u32,
-    },
-    SetMac {
-        from: [u8; 6],
-        to: [u8; 6],
-    },
-    /// Set `IFLA_MASTER` to the bridge's index; 0 frees the port.
-    SetMaster {
-        from: u32,
-        to: u32,
-    },
-    SetUp(bool),
-}
-
-impl Action {
-    /// The action that puts back what this one changed.
-    pub fn undo(self) -> Action {
-        match self {
-            Action::SetMtu { from, to } => Action::SetMtu { from: to, to: from },
-            Action::SetMac { from, to } => Action::SetMac { from: to, to: from },
-            Action::SetMaster { from, to } => Action::SetMaster { from: to, to: from },
-            Action::SetUp(up) => Action::SetUp(!up),
-        }
-    }
-
-    /// "setting the MTU of vnet0 to 9000", for messages and `--check`.
-    pub fn describe(&self, tap: &str, bridge: &str) -> String {
-        match self {
-            Action::SetMtu { from, to } => format!("setting the MTU of {tap} from {from} to {to}"),
-            Action::SetMac { from, to } => format!(
-                "setting the MAC address of {tap} from {} to {}",
-                format_mac(from),
-                format_mac(to)
-            ),
-            Action::SetMaster { to: 0, .. } => format!("detaching {tap} from {bridge}"),
-            Action::SetMaster { .. } => format!("attaching {tap} to {bridge}"),
-            Action::SetUp(true) => format!("setting {tap} up"),
-            Action::SetUp(false) => format!("setting {tap} down"),
-        }
-    }
-}
+use crate::netlink::Link;
+pub use action::Action;
 
 /// Why an interface is not touched at all.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -65,6 +22,17 @@ pub enum Refusal {
     NotABridge { name: String, what: String },
     #[error("{tap} is already attached to {master}; leaving it there")]
     OtherMaster { tap: String, master: String },
+    #[error(
+        "bridge {0}: this kernel's bridge has no VLAN filtering \
+         (CONFIG_BRIDGE_VLAN_FILTERING), so pvid and tagged cannot be applied"
+    )]
+    NoVlanFiltering(String),
+    #[error(
+        "bridge {0} has VLAN filtering off, so pvid and tagged cannot be applied: turn it on \
+         with \"ip link set {0} type bridge vlan_filtering 1\" (vnet never changes it on an \
+         existing bridge, since that changes every other port)"
+    )]
+    VlanFilteringOff(String),
 }
 
 /// What `vnet-ifup` will do, in order.
@@ -123,6 +91,7 @@ pub fn plan_attach(
             from: 0,
             to: bridge.index,
         });
+        actions.extend(port::actions(bridge, settings)?);
     }
     if !tap.up {
         actions.push(Action::SetUp(true));
@@ -150,7 +119,8 @@ pub fn plan_detach(tap: &Link) -> Result<Vec<Action>, Refusal> {
     Ok(actions)
 }
 
-fn check_tap(link: &Link) -> Result<(), Refusal> {
+/// Refuses anything but a tap: a NIC, a veth, `lo`, a bridge, a layer-3 tun.
+pub fn check_tap(link: &Link) -> Result<(), Refusal> {
     match &link.tun {
         Some(tun) if tun.tap => Ok(()),
         Some(_) => Err(Refusal::Layer3Tun(link.name.clone())),
@@ -174,5 +144,4 @@ fn describe(link: &Link) -> String {
 }
 
 #[cfg(test)]
-#[path = "policy_tests.rs"]
 mod tests;
