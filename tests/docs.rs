@@ -17,7 +17,9 @@ fn tap(name: &str) -> IfName {
 /// The names of every key, from the code's own key table.
 fn keys() -> Vec<&'static str> {
     let defaults = Config::parse("empty", b"").expect("an empty file parses");
-    let resolved = defaults.resolve(&tap("vnet0"), None);
+    let resolved = defaults
+        .resolve(&tap("vnet0"), None)
+        .expect("the defaults resolve");
     resolved.rows().into_iter().map(|(key, _, _)| key).collect()
 }
 
@@ -39,7 +41,7 @@ fn the_shipped_example_parses_and_changes_nothing() {
     let config = Config::parse("packaging/vnet.conf", EXAMPLE.as_bytes())
         .unwrap_or_else(|e| panic!("the example does not parse: {e}"));
     for name in ["vnet0", "vnet12", "lab-a"] {
-        let resolved = config.resolve(&tap(name), None);
+        let resolved = config.resolve(&tap(name), None).expect("resolves");
         for (key, value, origin) in resolved.rows() {
             assert_eq!(*origin, Origin::Default, "{name}: {key} = {value}");
         }
@@ -51,18 +53,22 @@ fn the_examples_in_the_shipped_file_do_what_it_says() {
     let text = example_switched_on();
     let config = Config::parse("switched-on", text.as_bytes())
         .unwrap_or_else(|e| panic!("the examples do not parse: {e}\n{text}"));
-    let vnet12 = config.resolve(&tap("vnet12"), None);
+    let resolve = |name| config.resolve(&tap(name), None).expect("resolves");
+    let vnet12 = resolve("vnet12");
     assert_eq!(vnet12.bridge.value, tap("br1"));
     assert_eq!(vnet12.mtu.value, Mtu::Bridge);
-    let lab = config.resolve(&tap("lab-a"), None);
+    let lab = resolve("lab-a");
     assert_eq!(lab.bridge.value, tap("lab"));
+    assert!(lab.create_bridge.value);
     assert_eq!(lab.mtu.value, Mtu::Fixed(9000));
     assert_eq!(lab.mac.value, Mac::Keep);
-    assert_eq!(config.resolve(&tap("vnet0"), None).bridge.value, tap("br0"));
+    assert_eq!(lab.isolated.value, Some(true));
+    assert_eq!(resolve("vnet0").bridge.value, tap("br0"));
 }
 
 #[test]
 fn every_key_is_in_the_example_and_the_man_page() {
+    let man = CONF_MAN.replace("\\-", "-");
     for key in keys() {
         assert!(
             EXAMPLE
@@ -70,9 +76,10 @@ fn every_key_is_in_the_example_and_the_man_page() {
                 .any(|l| l.starts_with(&format!("#{key} = "))),
             "packaging/vnet.conf lacks a commented default \"#{key} = ...\""
         );
+        let entry = format!("\n\\fB{key} =\\fP");
         assert!(
-            CONF_MAN.contains(&format!("\n.TP\n\\fB{key} =\\fP")),
-            "packaging/man/vnet.conf.5 lacks a KEYS entry for {key}"
+            man.contains(&format!("\n.TP{entry}")) || man.contains(&format!("\n.TQ{entry}")),
+            "packaging/man/vnet.conf.5 lacks a KEYS entry (.TP or .TQ) for {key}"
         );
     }
 }
