@@ -7,11 +7,13 @@ use std::fmt::Write;
 
 use crate::config::{Config, Resolved};
 use crate::error::{Error, Failure};
+use crate::helper;
 use crate::ifdown;
 use crate::ifup::{self, Attach};
 use crate::name::IfName;
 use crate::netlink::Netlink;
 use crate::policy::Action;
+use crate::policy::Caller;
 
 /// The width of the label column: the longest key, "multicast-flood", and a space.
 const W: usize = 16;
@@ -21,11 +23,13 @@ pub fn ifup(
     tap: &IfName,
     config: &Config,
     settings: &Resolved,
+    caller: Option<&Caller>,
     out: &mut String,
 ) -> Result<(), Error> {
     let bridge = &settings.bridge.value;
     let fail = |reason| Error::attach(tap, bridge, reason);
     let _ = writeln!(out, "{:<W$}{tap}", "tap");
+    helper_lines(caller, out);
     let _ = write!(out, "{:<W$}{}", "config", config.source());
     match config.matching_section(tap) {
         Some((glob, line)) => _ = writeln!(out, ", section [match {glob}] at line {line}"),
@@ -35,7 +39,7 @@ pub fn ifup(
         let _ = writeln!(out, "{key:<W$}{value:<10} ({origin})");
     }
     let mut nl = Netlink::connect().map_err(|e| fail(Failure::Socket(e)))?;
-    match ifup::prepare(&mut nl, tap, settings, false) {
+    match ifup::prepare(&mut nl, tap, settings, false, caller) {
         Ok(Attach { plan, .. }) => {
             if plan.bridge_down {
                 let _ = writeln!(out, "{:<W$}bridge {bridge} is down", "warning");
@@ -79,15 +83,39 @@ pub fn ifup(
 }
 
 /// The report for `vnet-ifdown --check TAP`.
-pub fn ifdown(tap: &IfName, out: &mut String) -> Result<(), Error> {
+pub fn ifdown(tap: &IfName, caller: Option<&Caller>, out: &mut String) -> Result<(), Error> {
     let fail = |reason| Error::detach(tap, reason);
     let _ = writeln!(out, "{:<W$}{tap}", "tap");
+    helper_lines(caller, out);
     let mut nl = Netlink::connect().map_err(|e| fail(Failure::Socket(e)))?;
-    match ifdown::prepare(&mut nl, tap).map_err(fail)? {
+    match ifdown::prepare(&mut nl, tap, caller).map_err(fail)? {
         Some((_, actions)) => steps(out, &actions, tap, "its bridge"),
         None => _ = writeln!(out, "{:<W$}nothing: {tap} does not exist", "plan"),
     }
     Ok(())
+}
+
+/// In privileged-helper mode: whom we serve, and what we kept.
+fn helper_lines(caller: Option<&Caller>, out: &mut String) {
+    let Some(caller) = caller else { return };
+    let gids: Vec<String> = caller.gids.iter().map(u32::to_string).collect();
+    let _ = writeln!(out, "{:<W$}{caller}, groups {}", "caller", gids.join(" "));
+    let names: Vec<String> = match helper::capabilities() {
+        Ok(caps) => (0..64)
+            .filter(|bit| caps & (1 << bit) != 0)
+            .map(|bit| match bit {
+                12 => "cap_net_admin".to_owned(),
+                n => format!("cap_{n}"),
+            })
+            .collect(),
+        Err(e) => vec![format!("unknown ({e})")],
+    };
+    let _ = writeln!(
+        out,
+        "{:<W$}{} (all others dropped)",
+        "capabilities",
+        names.join(" ")
+    );
 }
 
 fn steps(out: &mut String, actions: &[Action], tap: &IfName, bridge: &str) {

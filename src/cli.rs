@@ -6,11 +6,10 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::check;
-use crate::config::{Config, Resolved};
 use crate::error::{Error, EXIT_FAILED};
 use crate::name::IfName;
-use crate::{ifdown, ifup};
+use crate::policy::Caller;
+use crate::{audit, check, helper, ifdown, ifup};
 
 /// Which binary is running.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,8 +64,20 @@ pub fn main(tool: Tool) -> ExitCode {
         let _ = writeln!(io::stderr(), "{}: internal error: {info}", tool.name());
         std::process::exit(EXIT_FAILED.into());
     }));
+    // A privileged helper sheds every capability but CAP_NET_ADMIN first.
+    let caller = helper::caller();
+    if caller.is_some() {
+        if let Err(e) = helper::drop_capabilities() {
+            let _ = writeln!(
+                io::stderr(),
+                "{}: cannot drop capabilities: {e}",
+                tool.name()
+            );
+            return ExitCode::from(EXIT_FAILED);
+        }
+    }
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    match run(tool, &args, &Env::from_process()) {
+    match run(tool, &args, &Env::from_process(), caller.as_ref()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let _ = writeln!(io::stderr(), "{}: {e}", tool.name());
@@ -75,7 +86,7 @@ pub fn main(tool: Tool) -> ExitCode {
     }
 }
 
-fn run(tool: Tool, args: &[OsString], env: &Env) -> Result<(), Error> {
+fn run(tool: Tool, args: &[OsString], env: &Env, caller: Option<&Caller>) -> Result<(), Error> {
     match parse_args(tool, args)? {
         Command::Help => {
             print(&help(tool));
@@ -85,21 +96,47 @@ fn run(tool: Tool, args: &[OsString], env: &Env) -> Result<(), Error> {
             print(&format!("{} {}\n", tool.name(), env!("CARGO_PKG_VERSION")));
             Ok(())
         }
-        Command::Run(tap) => match tool {
-            Tool::Ifup => ifup::run(&tap, &settings(&tap, env)?.1),
-            Tool::Ifdown => ifdown::run(&tap),
-        },
+        Command::Run(tap) => {
+            let (result, bridge, done) = match tool {
+                Tool::Ifup => attach(&tap, env, caller),
+                Tool::Ifdown => match ifdown::run(&tap, caller) {
+                    Ok(master) => (Ok(()), master, "detached"),
+                    Err(e) => (Err(e), None, "detached"),
+                },
+            };
+            if let Some(caller) = caller {
+                audit::record(tool.name(), caller, &tap, bridge.as_deref(), done, &result);
+            }
+            result
+        }
         Command::Check(tap) => {
             let mut out = String::new();
             let result = match tool {
-                Tool::Ifup => {
-                    let (config, resolved) = settings(&tap, env)?;
-                    check::ifup(&tap, &config, &resolved, &mut out)
-                }
-                Tool::Ifdown => check::ifdown(&tap, &mut out),
+                Tool::Ifup => ifup::settings(&tap, env, caller).and_then(|(config, resolved)| {
+                    check::ifup(&tap, &config, &resolved, caller, &mut out)
+                }),
+                Tool::Ifdown => check::ifdown(&tap, caller, &mut out),
             };
             print(&out);
             result
+        }
+    }
+}
+
+/// Runs vnet-ifup; also returns the bridge, for the audit log.
+fn attach(
+    tap: &IfName,
+    env: &Env,
+    caller: Option<&Caller>,
+) -> (Result<(), Error>, Option<String>, &'static str) {
+    match ifup::settings(tap, env, caller) {
+        Ok((_, settings)) => {
+            let bridge = settings.bridge.value.to_string();
+            (ifup::run(tap, &settings, caller), Some(bridge), "attached")
+        }
+        Err(e) => {
+            let bridge = e.bridge().map(str::to_owned);
+            (Err(e), bridge, "attached")
         }
     }
 }
@@ -135,21 +172,6 @@ fn tap_name(arg: &OsStr) -> Result<IfName, Error> {
         name: arg.to_string_lossy().into_owned(),
         reason,
     })
-}
-
-/// Loads the configuration and resolves it for `tap`.
-fn settings(tap: &IfName, env: &Env) -> Result<(Config, Resolved), Error> {
-    let config = Config::load(env.config.as_deref()).map_err(Error::Config)?;
-    let bridge = match &env.bridge {
-        Some(raw) => Some(IfName::from_os(raw).map_err(|reason| Error::Name {
-            what: "VNET_BRIDGE bridge",
-            name: raw.to_string_lossy().into_owned(),
-            reason,
-        })?),
-        None => None,
-    };
-    let resolved = config.resolve(tap, bridge).map_err(Error::Config)?;
-    Ok((config, resolved))
 }
 
 fn print(text: &str) {
@@ -294,7 +316,7 @@ mod tests {
             config: Some("/dev/null".into()),
             bridge: Some("x".repeat(16).into()),
         };
-        let err = settings(&IfName::new("vnet0").unwrap(), &env).unwrap_err();
+        let err = crate::ifup::settings(&IfName::new("vnet0").unwrap(), &env, None).unwrap_err();
         assert_eq!(err.exit_code(), 2);
         assert!(err
             .to_string()

@@ -89,6 +89,14 @@ impl Error {
         }
     }
 
+    /// The bridge an attach error names, for the audit log.
+    pub fn bridge(&self) -> Option<&str> {
+        match self {
+            Error::Attach { bridge, .. } => Some(bridge),
+            _ => None,
+        }
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage { .. } | Error::Name { .. } | Error::Config(_) => EXIT_USAGE,

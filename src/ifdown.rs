@@ -6,11 +6,16 @@ use crate::apply;
 use crate::error::{Error, Failure};
 use crate::name::IfName;
 use crate::netlink::{Link, Netlink};
-use crate::policy::{self, Action};
+use crate::policy::{self, Action, Caller};
 
 /// Looks the tap up and plans the detachment; `None` if the tap is gone
-/// (QEMU may already have closed it: nothing to undo). Changes nothing.
-pub fn prepare(nl: &mut Netlink, tap: &IfName) -> Result<Option<(Link, Vec<Action>)>, Failure> {
+/// (QEMU may already have closed it: nothing to undo). A privileged
+/// helper's `caller` must own the tap. Changes nothing.
+pub fn prepare(
+    nl: &mut Netlink,
+    tap: &IfName,
+    caller: Option<&Caller>,
+) -> Result<Option<(Link, Vec<Action>)>, Failure> {
     let link = match nl.link(tap) {
         Ok(Some(link)) => link,
         Ok(None) => return Ok(None),
@@ -22,31 +27,37 @@ pub fn prepare(nl: &mut Netlink, tap: &IfName) -> Result<Option<(Link, Vec<Actio
         }
     };
     let actions = policy::plan_detach(&link).map_err(Failure::Refused)?;
+    if let Some(caller) = caller {
+        policy::owns(&link, caller).map_err(Failure::Refused)?;
+    }
     Ok(Some((link, actions)))
 }
 
 /// Detaches and downs `tap`, trying every step and reporting every failure.
-/// Running it twice succeeds twice.
-pub fn run(tap: &IfName) -> Result<(), Error> {
+/// Running it twice succeeds twice. Returns the master it left, when its
+/// name was needed (for the log or a privileged helper's audit).
+pub fn run(tap: &IfName, caller: Option<&Caller>) -> Result<Option<String>, Error> {
     let fail = |reason| Error::detach(tap, reason);
     let mut nl = Netlink::connect().map_err(|e| fail(Failure::Socket(e)))?;
-    let Some((link, actions)) = prepare(&mut nl, tap).map_err(fail)? else {
+    let Some((link, actions)) = prepare(&mut nl, tap, caller).map_err(fail)? else {
         info!("{tap} no longer exists: nothing to undo");
-        return Ok(());
+        return Ok(None);
     };
     let failed = apply::every(&mut nl, link.index, &actions);
     // The master's name only matters for messages: look it up only for them.
-    if failed.is_empty() && !log_enabled!(Level::Info) {
-        return Ok(());
-    }
-    let master = master_name(&mut nl, &link);
+    let named = !failed.is_empty() || caller.is_some() || log_enabled!(Level::Info);
+    let master = link
+        .master
+        .filter(|_| named)
+        .map(|index| master_name(&mut nl, index));
     if failed.is_empty() {
-        match link.master {
-            Some(_) => info!("detached {tap} from {master}; it is down"),
+        match &master {
+            Some(master) => info!("detached {tap} from {master}; it is down"),
             None => info!("{tap} was not attached; it is down"),
         }
-        return Ok(());
+        return Ok(master);
     }
+    let master = master.unwrap_or_default();
     let failures = failed
         .into_iter()
         .map(|(action, err)| Failure::step(action.describe(tap.as_str(), &master), err, tap))
@@ -54,10 +65,7 @@ pub fn run(tap: &IfName) -> Result<(), Error> {
     Err(fail(Failure::Several(failures)))
 }
 
-fn master_name(nl: &mut Netlink, tap: &Link) -> String {
-    let Some(index) = tap.master else {
-        return String::new();
-    };
+fn master_name(nl: &mut Netlink, index: u32) -> String {
     match nl.link_by_index(index) {
         Ok(Some(master)) => master.name,
         _ => format!("the interface with index {index}"),

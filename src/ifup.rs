@@ -3,11 +3,12 @@
 use log::{info, warn};
 
 use crate::apply::{self, Names};
-use crate::config::Resolved;
+use crate::cli::Env;
+use crate::config::{Config, Resolved, Source};
 use crate::error::{Error, Failure};
 use crate::name::IfName;
 use crate::netlink::{format_mac, Link, Netlink};
-use crate::policy::{self, Action, AttachPlan, Refusal};
+use crate::policy::{self, Action, AttachPlan, Caller, Refusal};
 use nix::errno::Errno;
 
 /// What ifup found and decided; `--check` prints it, `run` carries it out.
@@ -19,16 +20,21 @@ pub struct Attach {
 
 /// Looks the tap and the bridge up and plans the attachment. Changes
 /// nothing, except that with `create` and `create-bridge = yes` a missing
-/// bridge is made, once the tap has been found fit to join it.
+/// bridge is made, once the tap has been found fit to join it. A
+/// privileged helper's `caller` must own the tap.
 pub fn prepare(
     nl: &mut Netlink,
     tap: &IfName,
     settings: &Resolved,
     create: bool,
+    caller: Option<&Caller>,
 ) -> Result<Attach, Failure> {
     let bridge = &settings.bridge.value;
     let tap = find(nl, "tap", tap)?;
     policy::check_tap(&tap).map_err(Failure::Refused)?;
+    if let Some(caller) = caller {
+        policy::owns(&tap, caller).map_err(Failure::Refused)?;
+    }
     let bridge = match find(nl, "bridge", bridge) {
         Err(Failure::Missing { .. }) if create && settings.create_bridge.value => {
             create_bridge(nl, bridge, settings.uses_vlans())?;
@@ -50,14 +56,55 @@ pub fn prepare(
     Ok(Attach { tap, bridge, plan })
 }
 
+/// Loads the configuration and resolves it for `tap`. A privileged
+/// helper reads only root's /etc/vnet/vnet.conf, never `VNET_CONFIG`, and
+/// its caller must be allowed the bridge, wherever its name came from.
+pub fn settings(
+    tap: &IfName,
+    env: &Env,
+    caller: Option<&Caller>,
+) -> Result<(Config, Resolved), Error> {
+    let source = match (caller, &env.config) {
+        (Some(_), config) => {
+            if config.is_some() {
+                warn!("VNET_CONFIG is ignored: vnet runs as a privileged helper");
+            }
+            Source::Trusted
+        }
+        (None, Some(path)) => Source::Named(path),
+        (None, None) => Source::Default,
+    };
+    let config = Config::load(source).map_err(Error::Config)?;
+    let bridge = match &env.bridge {
+        Some(raw) => Some(IfName::from_os(raw).map_err(|reason| Error::Name {
+            what: "VNET_BRIDGE bridge",
+            name: raw.to_string_lossy().into_owned(),
+            reason,
+        })?),
+        None => None,
+    };
+    let resolved = config.resolve(tap, bridge).map_err(Error::Config)?;
+    if let Some(caller) = caller {
+        let bridge = &resolved.bridge.value;
+        policy::may_use(
+            config.access_rules(),
+            &config.source(),
+            bridge.as_str(),
+            caller,
+        )
+        .map_err(|r| Error::attach(tap, bridge, Failure::Refused(r)))?;
+    }
+    Ok((config, resolved))
+}
+
 /// Attaches `tap` as `settings` say, undoing this run's changes if a step fails.
-pub fn run(tap: &IfName, settings: &Resolved) -> Result<(), Error> {
+pub fn run(tap: &IfName, settings: &Resolved, caller: Option<&Caller>) -> Result<(), Error> {
     let bridge = &settings.bridge.value;
     let fail = |reason| Error::attach(tap, bridge, reason);
     let mut nl = Netlink::connect().map_err(|e| fail(Failure::Socket(e)))?;
     let Attach {
         tap: link, plan, ..
-    } = prepare(&mut nl, tap, settings, true).map_err(fail)?;
+    } = prepare(&mut nl, tap, settings, true, caller).map_err(fail)?;
     if plan.bridge_down {
         warn!("bridge {bridge} is down: {tap} gets no traffic until it is up");
     }

@@ -8,14 +8,18 @@
 //! - [`config`]: the configuration file, resolved for one tap;
 //! - [`policy`]: pure decisions: which requests, in which order, or a refusal;
 //! - [`apply`]: sends the planned requests, undoing them if one fails;
-//! - [`netlink`]: the only module that talks to the kernel.
+//! - [`netlink`]: the only module that talks to the kernel;
+//! - [`helper`], [`audit`]: privileged-helper mode (file capabilities or
+//!   setuid) for unprivileged QEMU: dropping capabilities, the syslog trail.
 
 pub mod apply;
+pub mod audit;
 pub mod check;
 pub mod cli;
 pub mod config;
 pub mod error;
 pub mod glob;
+pub mod helper;
 pub mod ifdown;
 pub mod ifup;
 pub mod name;

@@ -12,7 +12,9 @@
 //! Precedence: `VNET_BRIDGE` > matching section > global > built-in default.
 //! A key is one line in the table at the bottom of this file.
 
+mod access;
 mod keys;
+mod trust;
 mod values;
 
 use std::fmt;
@@ -21,14 +23,35 @@ use std::io::{self, Read};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+
 use crate::glob::Glob;
 use crate::name::IfName;
+pub use access::{AccessRule, Principal};
 pub use keys::Resolved;
 use keys::{unknown_key, Settings, KEYS};
 pub use values::{Mac, Mtu, Show, Vlans};
 
 /// Where the configuration lives unless `VNET_CONFIG` says otherwise.
 pub const DEFAULT_PATH: &str = "/etc/vnet/vnet.conf";
+
+/// Where the configuration comes from.
+#[derive(Clone, Copy, Debug)]
+pub enum Source<'a> {
+    /// [`DEFAULT_PATH`]; if it is absent, the built-in defaults apply.
+    Default,
+    /// A file named by `VNET_CONFIG`: it must exist.
+    Named(&'a Path),
+    /// [`DEFAULT_PATH`], for a privileged helper: root's own file, no symlink.
+    Trusted,
+}
+
+impl Source<'_> {
+    fn may_be_missing(self) -> bool {
+        !matches!(self, Source::Named(_))
+    }
+}
 
 /// A configuration error: always exit status 2, always with file and line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,6 +89,7 @@ pub struct Config {
     read: bool,
     global: Settings,
     sections: Vec<Section>,
+    access: Vec<AccessRule>,
 }
 
 #[derive(Clone, Debug)]
@@ -76,24 +100,32 @@ struct Section {
 }
 
 impl Config {
-    /// Reads `path`, or [`DEFAULT_PATH`] when `None`. Only the default may be
+    /// Reads the configuration from `source`. Only [`DEFAULT_PATH`] may be
     /// missing (all defaults then): a file the user named must exist.
-    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
-        let explicit = path.is_some();
-        let path = path.unwrap_or(Path::new(DEFAULT_PATH));
+    pub fn load(source: Source<'_>) -> Result<Config, ConfigError> {
+        let (path, trusted) = match source {
+            Source::Default => (Path::new(DEFAULT_PATH), false),
+            Source::Named(path) => (path, false),
+            Source::Trusted => (Path::new(DEFAULT_PATH), true),
+        };
         let shown = path.display().to_string();
-        let fail = |msg: String| ConfigError {
-            path: shown.clone(),
+        let fail = |path: String, msg: String| ConfigError {
+            path,
             line: None,
             msg,
         };
-        match read_regular_file(path) {
+        if trusted {
+            trust::check_directories(path).map_err(|(dir, why)| fail(dir, why))?;
+        }
+        match read_file(path, trusted) {
             Ok(bytes) => Config::parse(&shown, &bytes),
-            Err(e) if e.kind() == io::ErrorKind::NotFound && !explicit => Ok(Config {
-                path: shown,
-                ..Config::default()
-            }),
-            Err(e) => Err(fail(io_sentence(&e))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound && source.may_be_missing() => {
+                Ok(Config {
+                    path: shown,
+                    ..Config::default()
+                })
+            }
+            Err(e) => Err(fail(shown, io_sentence(&e))),
         }
     }
 
@@ -104,6 +136,7 @@ impl Config {
             read: true,
             ..Config::default()
         };
+        let mut block = Block::Global;
         for (index, raw) in text.split(|&b| b == b'\n').enumerate() {
             let line = index + 1;
             let fail = |msg: String| ConfigError {
@@ -118,31 +151,51 @@ impl Config {
                 continue;
             }
             if text.starts_with('[') {
-                let glob = parse_section(text).map_err(fail)?;
-                config.sections.push(Section {
-                    glob,
-                    line,
-                    settings: Settings::default(),
-                });
+                block = match parse_section(text).map_err(fail)? {
+                    (SectionKind::Match, glob) => {
+                        config.sections.push(Section {
+                            glob,
+                            line,
+                            settings: Settings::default(),
+                        });
+                        Block::Match
+                    }
+                    (SectionKind::Access, glob) => {
+                        config.access.push(AccessRule::new(glob, line));
+                        Block::Access
+                    }
+                };
                 continue;
             }
             let Some((key, value)) = text.split_once('=') else {
                 return Err(fail(format!(
-                    "expected \"key = value\", \"[match GLOB]\" or a # comment, found \"{text}\""
+                    "expected \"key = value\", a [match GLOB] or [access GLOB] section, \
+                     or a # comment, found \"{text}\""
                 )));
             };
             let (key, value) = (key.trim(), value.trim());
-            let Some((_, store)) = KEYS.iter().find(|(name, _)| *name == key) else {
-                return Err(fail(unknown_key(key)));
-            };
             if value.is_empty() {
                 return Err(fail(format!("key \"{key}\" has no value")));
             }
-            let block = match config.sections.last_mut() {
-                Some(section) => &mut section.settings,
-                None => &mut config.global,
+            let settings = match block {
+                Block::Access => {
+                    let rule = config.access.last_mut().expect("an [access] section");
+                    rule.store(key, value, line).map_err(fail)?;
+                    continue;
+                }
+                Block::Match => {
+                    &mut config
+                        .sections
+                        .last_mut()
+                        .expect("a [match] section")
+                        .settings
+                }
+                Block::Global => &mut config.global,
             };
-            store(block, value, line).map_err(fail)?;
+            let Some((_, store)) = KEYS.iter().find(|(name, _)| *name == key) else {
+                return Err(fail(unknown_key(key)));
+            };
+            store(settings, value, line).map_err(fail)?;
         }
         Ok(config)
     }
@@ -175,6 +228,11 @@ impl Config {
         self.section_for(tap).map(|s| (s.glob.as_str(), s.line))
     }
 
+    /// The `[access GLOB]` rules, in file order.
+    pub fn access_rules(&self) -> &[AccessRule] {
+        &self.access
+    }
+
     /// "/etc/vnet/vnet.conf", or what stood in for it.
     pub fn source(&self) -> String {
         match (self.read, self.path.as_str()) {
@@ -191,16 +249,30 @@ impl Config {
 
 /// Opens without blocking (a FIFO would otherwise hang QEMU) and refuses
 /// anything but a regular file or `/dev/null` (an empty configuration).
-fn read_regular_file(path: &Path) -> io::Result<Vec<u8>> {
+/// `trusted` adds the privileged helper's demands: no symlink, root's file.
+fn read_file(path: &Path, trusted: bool) -> io::Result<Vec<u8>> {
     const DEV_NULL: u64 = 0x103; // makedev(1, 3)
+    let mut flags = OFlag::O_NONBLOCK;
+    if trusted {
+        flags |= OFlag::O_NOFOLLOW;
+    }
     let mut file = File::options()
         .read(true)
-        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
-        .open(path)?;
+        .custom_flags(flags.bits())
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(code) if trusted && code == Errno::ELOOP as i32 => io::Error::other(
+                "is a symbolic link; a privileged helper reads only root's own file",
+            ),
+            _ => e,
+        })?;
     let meta = file.metadata()?;
     let dev_null = meta.file_type().is_char_device() && meta.rdev() == DEV_NULL;
     if !meta.is_file() && !dev_null {
         return Err(io::Error::other("not a regular file"));
+    }
+    if trusted {
+        trust::check(&meta).map_err(io::Error::other)?;
     }
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)?;
@@ -218,19 +290,34 @@ fn io_sentence(e: &io::Error) -> String {
     }
 }
 
-fn parse_section(text: &str) -> Result<Glob, String> {
-    let bad = || format!("bad section \"{text}\": expected \"[match GLOB]\"");
+/// Which kind of block the lines being read belong to.
+#[derive(Clone, Copy)]
+enum Block {
+    Global,
+    Match,
+    Access,
+}
+
+enum SectionKind {
+    Match,
+    Access,
+}
+
+/// `[match GLOB]` (a tap policy) or `[access GLOB]` (a bridge ACL).
+fn parse_section(text: &str) -> Result<(SectionKind, Glob), String> {
+    let bad = || format!("bad section \"{text}\": expected \"[match GLOB]\" or \"[access GLOB]\"");
     let inner = text
         .strip_prefix('[')
         .and_then(|t| t.strip_suffix(']'))
         .ok_or_else(bad)?;
     let mut words = inner.split_whitespace();
-    match (words.next(), words.next(), words.next()) {
-        (Some("match"), Some(glob), None) => {
-            Glob::new(glob).map_err(|e| format!("bad glob \"{glob}\": {e}"))
-        }
-        _ => Err(bad()),
-    }
+    let kind = match (words.next(), words.next(), words.next()) {
+        (Some("match"), Some(glob), None) => (SectionKind::Match, glob),
+        (Some("access"), Some(glob), None) => (SectionKind::Access, glob),
+        _ => return Err(bad()),
+    };
+    let glob = Glob::new(kind.1).map_err(|e| format!("bad glob \"{}\": {e}", kind.1))?;
+    Ok((kind.0, glob))
 }
 
 impl fmt::Display for Origin {

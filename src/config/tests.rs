@@ -170,7 +170,7 @@ fn errors_name_file_and_line() {
     );
     assert_eq!(
         error("bridge br0"),
-        format!("{PATH}:1: expected \"key = value\", \"[match GLOB]\" or a # comment, found \"bridge br0\"")
+        format!("{PATH}:1: expected \"key = value\", a [match GLOB] or [access GLOB] section, or a # comment, found \"bridge br0\"")
     );
     assert_eq!(
         error("bridge ="),
@@ -203,18 +203,21 @@ fn bad_bridge_names_are_errors() {
 #[test]
 fn bad_sections_are_errors() {
     for (text, msg) in [
-        ("[foo]", "bad section \"[foo]\": expected \"[match GLOB]\""),
+        (
+            "[foo]",
+            "bad section \"[foo]\": expected \"[match GLOB]\" or \"[access GLOB]\"",
+        ),
         (
             "[match]",
-            "bad section \"[match]\": expected \"[match GLOB]\"",
+            "bad section \"[match]\": expected \"[match GLOB]\" or \"[access GLOB]\"",
         ),
         (
             "[match a b]",
-            "bad section \"[match a b]\": expected \"[match GLOB]\"",
+            "bad section \"[match a b]\": expected \"[match GLOB]\" or \"[access GLOB]\"",
         ),
         (
             "[match a",
-            "bad section \"[match a\": expected \"[match GLOB]\"",
+            "bad section \"[match a\": expected \"[match GLOB]\" or \"[access GLOB]\"",
         ),
         (
             "[match v[0-]",
@@ -262,11 +265,11 @@ fn origins_read_well() {
 #[test]
 fn missing_default_file_means_defaults_but_a_named_file_must_exist() {
     let missing = Path::new("/nonexistent/vnet.conf");
-    let err = Config::load(Some(missing)).unwrap_err();
+    let err = Config::load(Source::Named(missing)).unwrap_err();
     assert_eq!(err.to_string(), "/nonexistent/vnet.conf: no such file");
-    let err = Config::load(Some(Path::new("/dev/zero"))).unwrap_err();
+    let err = Config::load(Source::Named(Path::new("/dev/zero"))).unwrap_err();
     assert_eq!(err.to_string(), "/dev/zero: not a regular file");
-    let empty = Config::load(Some(Path::new("/dev/null"))).unwrap();
+    let empty = Config::load(Source::Named(Path::new("/dev/null"))).unwrap();
     assert_eq!(
         empty.resolve(&name("v"), None).unwrap().bridge.origin,
         Origin::Default
@@ -375,5 +378,46 @@ fn the_pvid_cannot_also_be_tagged() {
         format!(
             "{PATH}:3: tagged: VLAN 10 is the pvid ({PATH}:1); a VLAN is either untagged or tagged"
         )
+    );
+}
+
+#[test]
+fn access_sections_collect_rules() {
+    let config = parse("bridge = br0\n[access br*]\nallow = alice @kvm\nallow = 1001\ndeny = mallory\n[match v*]\nmtu = keep\n[access *]\ndeny = all\n").unwrap();
+    let rules = config.access_rules();
+    assert_eq!(rules.len(), 2);
+    assert_eq!((rules[0].glob.as_str(), rules[0].line), ("br*", 2));
+    assert_eq!(
+        rules[0].allow,
+        vec![
+            (Principal::User("alice".into()), 3),
+            (Principal::Group("kvm".into()), 3),
+            (Principal::Uid(1001), 4)
+        ]
+    );
+    assert_eq!(rules[0].deny, vec![(Principal::User("mallory".into()), 5)]);
+    assert_eq!(rules[1].deny, vec![(Principal::All, 9)]);
+    // Keys after [match] still belong to the match section.
+    assert_eq!(
+        config.resolve(&name("vnet0"), None).unwrap().mtu.value,
+        Mtu::Keep
+    );
+}
+
+#[test]
+fn access_sections_take_only_allow_and_deny() {
+    assert_eq!(
+        error("[access br0]\nbridge = br1"),
+        format!(
+            "{PATH}:2: unknown key \"bridge\" in an [access] section: only \"allow\" and \"deny\""
+        )
+    );
+    assert_eq!(
+        error("[access br0]\nallow = a/b"),
+        format!("{PATH}:2: allow: \"a/b\" is not \"all\", a user name or uid, or a @group")
+    );
+    assert_eq!(
+        error("[match v*]\nallow = alice"),
+        format!("{PATH}:2: unknown key \"allow\"")
     );
 }

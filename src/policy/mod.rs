@@ -1,11 +1,13 @@
 //! Decides what to do, from what the kernel reported and what the
 //! configuration says. Pure functions: no syscalls happen here.
 
+mod access;
 mod action;
 mod port;
 
 use crate::config::{Mac, Mtu, Resolved};
 use crate::netlink::Link;
+pub use access::{may_use, owns, Caller};
 pub use action::Action;
 
 /// Why an interface is not touched at all.
@@ -33,6 +35,22 @@ pub enum Refusal {
          existing bridge, since that changes every other port)"
     )]
     VlanFilteringOff(String),
+    #[error("{caller} may not use bridge {bridge}: {why}")]
+    AccessDenied {
+        caller: String,
+        bridge: String,
+        why: String,
+    },
+    #[error(
+        "{tap} does not belong to {caller}: {why}; create it for them with \
+         \"ip tuntap add {tap} mode tap user {fix}\""
+    )]
+    NotYourTap {
+        tap: String,
+        caller: String,
+        why: String,
+        fix: String,
+    },
 }
 
 /// What `vnet-ifup` will do, in order.

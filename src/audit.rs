@@ -1,0 +1,112 @@
+//! The privileged helper's audit trail: every attach, detach and refusal
+//! goes to syslog (facility authpriv), as sudo's do.
+
+use std::os::unix::net::UnixDatagram;
+
+use crate::error::Error;
+use crate::name::IfName;
+use crate::policy::Caller;
+
+/// The local syslog socket. A constant on purpose: a caller must never be
+/// able to point our audit trail elsewhere. Tests redirect /dev/log with a
+/// bind mount in a mount namespace of their own.
+const SYSLOG: &str = "/dev/log";
+/// `LOG_AUTHPRIV`, `LOG_INFO` and `LOG_WARNING` from <syslog.h>.
+const AUTHPRIV: u8 = 10 << 3;
+const INFO: u8 = 6;
+const WARNING: u8 = 4;
+
+/// Records one outcome. `done` is the verb for success ("attached").
+/// Without a syslog daemon there is nothing to do: carry on.
+pub fn record(
+    tool: &str,
+    caller: &Caller,
+    tap: &IfName,
+    bridge: Option<&str>,
+    done: &str,
+    result: &Result<(), Error>,
+) {
+    let line = message(tool, std::process::id(), caller, tap, bridge, done, result);
+    if let Ok(socket) = UnixDatagram::unbound() {
+        let _ = socket.send_to(line.as_bytes(), SYSLOG);
+    }
+}
+
+/// `<PRI>TAG[PID]: uid=1000 user=alice tap=vnet0 bridge=br0 verdict=attached`,
+/// the form local syslog daemons and journald accept on /dev/log.
+fn message(
+    tool: &str,
+    pid: u32,
+    caller: &Caller,
+    tap: &IfName,
+    bridge: Option<&str>,
+    done: &str,
+    result: &Result<(), Error>,
+) -> String {
+    let (severity, verdict) = match result {
+        Ok(()) => (INFO, done.to_owned()),
+        Err(e) => (
+            WARNING,
+            format!("refused reason=\"{}\"", e.to_string().replace('"', "'")),
+        ),
+    };
+    let user = caller.user.as_deref().unwrap_or("-");
+    format!(
+        "<{}>{tool}[{pid}]: uid={} user={user} tap={tap} bridge={} verdict={verdict}",
+        AUTHPRIV | severity,
+        caller.uid,
+        bridge.unwrap_or("-"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Failure;
+
+    fn alice() -> Caller {
+        Caller {
+            uid: 1000,
+            user: Some("alice".into()),
+            gids: vec![1000],
+            groups: vec![],
+        }
+    }
+
+    #[test]
+    fn messages() {
+        let tap = IfName::new("vnet0").unwrap();
+        let ok = message(
+            "vnet-ifup",
+            7,
+            &alice(),
+            &tap,
+            Some("br0"),
+            "attached",
+            &Ok(()),
+        );
+        assert_eq!(
+            ok,
+            "<86>vnet-ifup[7]: uid=1000 user=alice tap=vnet0 bridge=br0 verdict=attached"
+        );
+        let missing = Failure::Missing {
+            role: "bridge",
+            name: "br1".into(),
+        };
+        let err = Err(Error::attach(&"vnet0", &"br1", missing));
+        let refused = message(
+            "vnet-ifup",
+            7,
+            &alice(),
+            &tap,
+            Some("br1"),
+            "attached",
+            &err,
+        );
+        assert_eq!(
+            refused,
+            "<84>vnet-ifup[7]: uid=1000 user=alice tap=vnet0 bridge=br1 verdict=refused \
+             reason=\"cannot attach vnet0 to bridge br1: bridge br1 does not exist\""
+        );
+    }
+}

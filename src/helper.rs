@@ -1,0 +1,109 @@
+//! Privileged-helper mode: when the kernel ran us with more privilege than
+//! our caller has (file capabilities or setuid: AT_SECURE), we serve an
+//! unprivileged QEMU and must be as careful as a setuid program.
+
+use std::io;
+
+use nix::unistd::{getgid, getgroups, getuid, Gid, Group, User};
+
+use crate::policy::Caller;
+
+/// `CAP_NET_ADMIN`, from include/uapi/linux/capability.h.
+const CAP_NET_ADMIN: u32 = 12;
+/// `_LINUX_CAPABILITY_VERSION_3`: two 32-bit words per set.
+const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: i32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// The caller we serve, if we are a privileged helper. A real root caller
+/// is never restricted, so it gets `None` too.
+pub fn caller() -> Option<Caller> {
+    // SAFETY: getauxval reads the auxiliary vector; it has no preconditions.
+    let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;
+    let uid = getuid();
+    if !secure || uid.is_root() {
+        return None;
+    }
+    let gid = getgid();
+    let mut gids = vec![gid.as_raw()];
+    gids.extend(getgroups().unwrap_or_default().iter().map(|g| g.as_raw()));
+    gids.sort_unstable();
+    gids.dedup();
+    let user = User::from_uid(uid).ok().flatten().map(|u| u.name);
+    let groups = gids
+        .iter()
+        .filter_map(|&g| {
+            Group::from_gid(Gid::from_raw(g))
+                .ok()
+                .flatten()
+                .map(|g| g.name)
+        })
+        .collect();
+    Some(Caller {
+        uid: uid.as_raw(),
+        user,
+        gids,
+        groups,
+    })
+}
+
+/// Keeps CAP_NET_ADMIN, if we have it, and drops every other capability
+/// from the effective, permitted and inheritable sets.
+pub fn drop_capabilities() -> io::Result<()> {
+    let keep = (capabilities()? & (1 << CAP_NET_ADMIN)) as u32;
+    let data = [
+        CapData {
+            effective: keep,
+            permitted: keep,
+            inheritable: 0,
+        },
+        CapData::default(),
+    ];
+    let mut header = CapHeader {
+        version: CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    // SAFETY: capset reads one header and two data structs, as given.
+    let rc = unsafe { libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: prctl with PR_CAP_AMBIENT_CLEAR_ALL takes no pointers.
+    unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL,
+            0,
+            0,
+            0,
+        )
+    };
+    Ok(())
+}
+
+/// The permitted capabilities, bit N for capability N.
+pub fn capabilities() -> io::Result<u64> {
+    let mut header = CapHeader {
+        version: CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: capget writes two data structs, which `data` has room for.
+    let rc = unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(u64::from(data[0].permitted) | u64::from(data[1].permitted) << 32)
+}

@@ -1,0 +1,402 @@
+//! Unprivileged QEMU through vnet as a privileged helper: the binaries are
+//! copied, granted cap_net_admin with setcap, and run as ordinary users
+//! (setpriv) inside the test's namespace. `ip netns exec` gives each run a
+//! private mount namespace, where the test binds its own /etc (passwd,
+//! group, vnet/vnet.conf) and its own /dev (a syslog socket as /dev/log):
+//! the host's files are never read or changed.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixDatagram;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use common::{Netns, Run};
+
+const ALICE: u32 = 4201;
+const BOB: u32 = 4202;
+const KVM: u32 = 4300;
+
+/// A namespace with bridges br0 and br1, the capable binaries, and a
+/// staged /etc and /dev for the runs.
+struct Helper {
+    ns: Netns,
+    root: PathBuf,
+    syslog: UnixDatagram,
+}
+
+impl Helper {
+    fn new(config: &str) -> Option<Helper> {
+        if !common::privileged() {
+            return None;
+        }
+        let ns = Netns::new();
+        ns.add_bridge("br0", 1500);
+        ns.add_bridge("br1", 1500);
+        let root = std::env::temp_dir().join(format!("{}-helper", ns.name));
+        for dir in ["bin", "etc/vnet", "dev"] {
+            fs::create_dir_all(root.join(dir)).expect("staging directory");
+        }
+        for (bin, caps) in [
+            (common::IFUP, "cap_net_admin,cap_sys_admin+ep"),
+            (common::IFDOWN, "cap_net_admin+ep"),
+        ] {
+            let copy = root
+                .join("bin")
+                .join(PathBuf::from(bin).file_name().expect("name"));
+            fs::copy(bin, &copy).expect("copy binary");
+            common::run_ok("setcap", &[caps, copy.to_str().expect("path")]);
+        }
+        fs::write(
+            root.join("etc/passwd"),
+            "root:x:0:0::/root:/bin/sh\nalice:x:4201:4201::/:/bin/sh\nbob:x:4202:4202::/:/bin/sh\n",
+        )
+        .expect("passwd");
+        fs::write(
+            root.join("etc/group"),
+            "root:x:0:\nalice:x:4201:\nbob:x:4202:\nkvm:x:4300:alice\n",
+        )
+        .expect("group");
+        let syslog = UnixDatagram::bind(root.join("dev/log")).expect("test syslog socket");
+        // Like the real /dev/log: anyone may send.
+        fs::set_permissions(root.join("dev/log"), fs::Permissions::from_mode(0o666))
+            .expect("chmod");
+        syslog
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .expect("timeout");
+        let helper = Helper { ns, root, syslog };
+        helper.config(config);
+        for dir in ["", "bin", "etc", "etc/vnet", "dev"] {
+            fs::set_permissions(helper.root.join(dir), fs::Permissions::from_mode(0o755))
+                .expect("chmod");
+        }
+        Some(helper)
+    }
+
+    fn config(&self, text: &str) -> PathBuf {
+        let path = self.root.join("etc/vnet/vnet.conf");
+        fs::write(&path, text).expect("vnet.conf");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod");
+        path
+    }
+
+    /// A tap owned by `user` (and `group`), as `ip tuntap add ... user` makes it.
+    fn tap(&self, name: &str, user: Option<u32>, group: Option<u32>) {
+        let (user, group) = (user.map(|u| u.to_string()), group.map(|g| g.to_string()));
+        let mut args = vec!["tuntap", "add", "dev", name, "mode", "tap"];
+        if let Some(user) = &user {
+            args.extend(["user", user]);
+        }
+        if let Some(group) = &group {
+            args.extend(["group", group]);
+        }
+        self.ns.ip(&args);
+    }
+
+    /// Runs the capable `bin` as `uid` with primary group `uid` and the
+    /// supplementary `groups`, with only `env` in its environment.
+    fn run_as(
+        &self,
+        uid: u32,
+        groups: &[u32],
+        bin: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Run {
+        let groups: Vec<String> = groups.iter().map(u32::to_string).collect();
+        let groups = match groups.is_empty() {
+            true => "--clear-groups".to_owned(),
+            false => format!("--groups={}", groups.join(",")),
+        };
+        let root = self.root.display();
+        let script = format!(
+            "mount --bind {root}/etc /etc && mount --bind {root}/dev /dev && \
+             exec setpriv --reuid={uid} --regid={uid} {groups} {root}/bin/{bin} \"$@\""
+        );
+        let out = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.ns.name,
+                "/bin/sh",
+                "-c",
+                &script,
+                "sh",
+            ])
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .envs(env.iter().copied())
+            .output()
+            .expect("run");
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn ifup(&self, uid: u32, groups: &[u32], tap: &str, env: &[(&str, &str)]) -> Run {
+        self.run_as(uid, groups, "vnet-ifup", &[tap], env)
+    }
+
+    /// The next line the helper wrote to our /dev/log.
+    fn audit(&self) -> String {
+        let mut buf = [0; 2048];
+        let n = self
+            .syslog
+            .recv(&mut buf)
+            .expect("an audit line within 2 s");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+
+    fn master(&self, tap: &str) -> Option<String> {
+        self.ns.link(tap).expect("tap").master
+    }
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.root);
+    }
+}
+
+const ACL: &str = "\
+[access br0]
+allow = alice
+[access br*]
+allow = @kvm
+deny = bob
+";
+
+#[test]
+fn an_allowed_user_attaches_and_detaches_their_own_tap_and_it_is_audited() {
+    let Some(h) = Helper::new(ACL) else { return };
+    h.tap("vnet-a0", Some(ALICE), None);
+    let run = h.ifup(ALICE, &[], "vnet-a0", &[]);
+    run.expect(0);
+    assert_eq!(h.master("vnet-a0").as_deref(), Some("br0"));
+    let line = h.audit();
+    assert!(line.starts_with("<86>vnet-ifup["), "authpriv.info: {line}");
+    assert!(
+        line.ends_with("]: uid=4201 user=alice tap=vnet-a0 bridge=br0 verdict=attached"),
+        "{line}"
+    );
+
+    h.run_as(ALICE, &[], "vnet-ifdown", &["vnet-a0"], &[])
+        .expect(0);
+    assert_eq!(h.master("vnet-a0"), None);
+    assert!(h
+        .audit()
+        .ends_with("uid=4201 user=alice tap=vnet-a0 bridge=br0 verdict=detached"));
+}
+
+#[test]
+fn a_bridge_no_rule_allows_is_refused_and_audited() {
+    let Some(h) = Helper::new(ACL) else { return };
+    h.tap("vnet-a0", Some(ALICE), None);
+    let run = h.ifup(ALICE, &[], "vnet-a0", &[("VNET_BRIDGE", "br1")]);
+    assert_eq!(
+        run.expect(1).one_line(),
+        "vnet-ifup: cannot attach vnet-a0 to bridge br1: user alice (uid 4201) may not use \
+         bridge br1: no [access] rule in /etc/vnet/vnet.conf allows it"
+    );
+    assert_eq!(h.master("vnet-a0"), None);
+    let line = h.audit();
+    assert!(line.starts_with("<84>"), "authpriv.warning: {line}");
+    assert!(
+        line.contains("uid=4201 user=alice tap=vnet-a0 bridge=br1 verdict=refused reason="),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_supplementary_group_allows_and_deny_beats_allow() {
+    let Some(h) = Helper::new(ACL) else { return };
+    h.tap("vnet-a1", Some(ALICE), None);
+    h.ifup(ALICE, &[KVM], "vnet-a1", &[("VNET_BRIDGE", "br1")])
+        .expect(0);
+    assert_eq!(h.master("vnet-a1").as_deref(), Some("br1"));
+
+    h.tap("vnet-b0", Some(BOB), None);
+    let run = h.ifup(BOB, &[KVM], "vnet-b0", &[("VNET_BRIDGE", "br1")]);
+    assert_eq!(
+        run.expect(1).one_line(),
+        "vnet-ifup: cannot attach vnet-b0 to bridge br1: user bob (uid 4202) may not use \
+         bridge br1: denied by /etc/vnet/vnet.conf:5"
+    );
+}
+
+#[test]
+fn another_users_tap_and_an_ownerless_tap_are_refused() {
+    let Some(h) = Helper::new(ACL) else { return };
+    h.tap("vnet-b0", Some(BOB), None);
+    h.tap("vnet-x0", None, None);
+    let run = h.ifup(ALICE, &[], "vnet-b0", &[]);
+    assert_eq!(
+        run.expect(1).one_line(),
+        "vnet-ifup: cannot attach vnet-b0 to bridge br0: vnet-b0 does not belong to user alice \
+         (uid 4201): it belongs to uid 4202; create it for them with \"ip tuntap add vnet-b0 \
+         mode tap user alice\""
+    );
+    let run = h.ifup(ALICE, &[], "vnet-x0", &[]);
+    assert!(run
+        .expect(1)
+        .one_line()
+        .contains("it has no owner or group, so only root may use it"));
+
+    h.ns.ip(&["link", "set", "vnet-b0", "master", "br0", "up"]);
+    let run = h.run_as(ALICE, &[], "vnet-ifdown", &["vnet-b0"], &[]);
+    assert!(run
+        .expect(1)
+        .one_line()
+        .starts_with("vnet-ifdown: cannot detach vnet-b0: vnet-b0 does not belong"));
+    assert_eq!(
+        h.master("vnet-b0").as_deref(),
+        Some("br0"),
+        "bob's tap stays where it was"
+    );
+}
+
+#[test]
+fn a_group_owned_tap_is_the_groups() {
+    let Some(h) = Helper::new("[access *]\nallow = all\n") else {
+        return;
+    };
+    h.tap("vnet-g0", None, Some(KVM));
+    h.ifup(ALICE, &[KVM], "vnet-g0", &[]).expect(0);
+    assert!(h
+        .ifup(BOB, &[], "vnet-g0", &[])
+        .expect(1)
+        .one_line()
+        .contains("it belongs to group 4300"));
+}
+
+#[test]
+fn vnet_config_is_ignored() {
+    let Some(h) = Helper::new("[access br0]\nallow = bob\n") else {
+        return;
+    };
+    let permissive = h.root.join("permissive.conf");
+    fs::write(&permissive, "[access *]\nallow = all\n").expect("write");
+    h.tap("vnet-a0", Some(ALICE), None);
+    let run = h.ifup(
+        ALICE,
+        &[],
+        "vnet-a0",
+        &[("VNET_CONFIG", permissive.to_str().expect("path"))],
+    );
+    run.expect(1);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(
+        lines[0],
+        "vnet-ifup: warning: VNET_CONFIG is ignored: vnet runs as a privileged helper"
+    );
+    assert!(
+        lines[1].ends_with("no [access] rule in /etc/vnet/vnet.conf allows it"),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn a_config_others_could_write_is_refused() {
+    let Some(h) = Helper::new("[access *]\nallow = all\n") else {
+        return;
+    };
+    h.tap("vnet-a0", Some(ALICE), None);
+    let conf = h.root.join("etc/vnet/vnet.conf");
+    fs::set_permissions(&conf, fs::Permissions::from_mode(0o666)).expect("chmod");
+    let run = h.ifup(ALICE, &[], "vnet-a0", &[]);
+    assert_eq!(
+        run.expect(2).one_line(),
+        "vnet-ifup: /etc/vnet/vnet.conf: must be owned by root and not writable by group or \
+         others, since vnet runs as a privileged helper; it is owned by uid 0 with mode 0666"
+    );
+    fs::set_permissions(&conf, fs::Permissions::from_mode(0o644)).expect("chmod");
+    fs::set_permissions(h.root.join("etc/vnet"), fs::Permissions::from_mode(0o775)).expect("chmod");
+    let run = h.ifup(ALICE, &[], "vnet-a0", &[]);
+    assert!(run
+        .expect(2)
+        .one_line()
+        .starts_with("vnet-ifup: /etc/vnet: must be owned by root"));
+    fs::set_permissions(h.root.join("etc/vnet"), fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::os::unix::fs::chown(&conf, Some(ALICE), None).expect("chown");
+    assert!(h
+        .ifup(ALICE, &[], "vnet-a0", &[])
+        .expect(2)
+        .one_line()
+        .contains("owned by uid 4201"));
+    fs::remove_file(&conf).expect("rm");
+    std::os::unix::fs::symlink("/etc/passwd", &conf).expect("symlink");
+    assert!(h
+        .ifup(ALICE, &[], "vnet-a0", &[])
+        .expect(2)
+        .one_line()
+        .contains("is a symbolic link"));
+    assert_eq!(h.master("vnet-a0"), None);
+}
+
+#[test]
+fn long_and_malformed_names_are_refused_before_the_acl() {
+    let Some(h) = Helper::new("[access br0*]\nallow = all\n") else {
+        return;
+    };
+    h.tap("vnet-a0", Some(ALICE), None);
+    // CVE-2019-13164: qemu-bridge-helper checked a truncated name.
+    let run = h.ifup(
+        ALICE,
+        &[],
+        "vnet-a0",
+        &[("VNET_BRIDGE", "br0xxxxxxxxxxxxxxxxxx")],
+    );
+    assert!(run
+        .expect(2)
+        .one_line()
+        .contains("the name is 21 bytes long; the kernel allows at most 15"));
+    let run = h.ifup(ALICE, &[], "vnet-a0/../x", &[]);
+    assert!(run
+        .expect(2)
+        .one_line()
+        .starts_with("vnet-ifup: invalid tap name"));
+    let run = h.ifup(ALICE, &[], "vnet-a0", &[("VNET_BRIDGE", "br0 br1")]);
+    assert!(run.expect(2).one_line().contains("whitespace"));
+    assert_eq!(h.master("vnet-a0"), None);
+}
+
+#[test]
+fn only_cap_net_admin_is_kept() {
+    let Some(h) = Helper::new(ACL) else { return };
+    h.tap("vnet-a0", Some(ALICE), None);
+    let run = h.run_as(ALICE, &[], "vnet-ifup", &["--check", "vnet-a0"], &[]);
+    run.expect(0);
+    // The file grants cap_sys_admin too; the helper sheds it at start.
+    assert!(
+        run.stdout
+            .contains("capabilities    cap_net_admin (all others dropped)\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("caller          user alice (uid 4201), groups 4201\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn root_is_not_restricted_and_a_missing_dev_log_is_fine() {
+    let Some(h) = Helper::new("[access *]\ndeny = all\n") else {
+        return;
+    };
+    h.tap("vnet-r0", None, None);
+    fs::remove_file(h.root.join("dev/log")).expect("rm socket");
+    let run = h.ifup(0, &[], "vnet-r0", &[]);
+    run.expect(0);
+    assert_eq!(h.master("vnet-r0").as_deref(), Some("br0"));
+    h.tap("vnet-a0", Some(ALICE), None);
+    h.ifup(ALICE, &[], "vnet-a0", &[]).expect(1);
+}
