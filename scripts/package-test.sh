@@ -67,10 +67,11 @@ case "$status" in
 esac
 [ ! -e /etc/vnet ] || fail "/etc/vnet exists: it is not this test's to overwrite"
 
-# The binaries the tests ran are the ones cargo test leaves in $bin; make
-# deb and make rpm packaged what cargo build left there. Put the tested ones
-# back (a no-op build after make test) so the comparisons below prove the
-# packages hold them: if a dev-dependency's features differ, they do not.
+# The binaries the tests ran are the ones cargo test leaves in $bin (its
+# dev-dependencies' features make them differ from plain cargo build's).
+# make deb and make rpm packaged those; put them back in $bin in case a
+# cargo build ran since (after make test this builds nothing), so the
+# comparisons below prove the packages hold what the tests ran.
 cargo test --release --no-run --quiet 2>/dev/null ||
     fail "cargo test --release --no-run failed"
 
@@ -97,7 +98,7 @@ ok "no maintainer scripts; conffile /etc/vnet/vnet.conf"
 dpkg-deb -x "$deb" "$work/deb"
 for b in vnet-ifup vnet-ifdown; do
     cmp "$bin/$b" "$work/deb/usr/libexec/$b" ||
-        fail "/usr/libexec/$b in the .deb is not the $bin/$b cargo test ran (do cargo build and cargo test enable different features?)"
+        fail "/usr/libexec/$b in the .deb is not the $bin/$b cargo test ran (was it packaged from cargo build's?)"
 done
 cmp packaging/vnet.conf "$work/deb/etc/vnet/vnet.conf" || fail "the conffile is not packaging/vnet.conf"
 zcmp packaging/man/vnet-ifup.8 "$work/deb/usr/share/man/man8/vnet-ifup.8.gz" || fail "vnet-ifup.8 differs"
@@ -209,6 +210,16 @@ for page in "8 vnet-ifup" "8 vnet-ifdown" "5 vnet.conf"; do
 done
 ok "man vnet-ifup, man vnet-ifdown and man 5 vnet.conf render"
 
+# A privileged helper trusts only root's own, unwritable configuration.
+for f in /etc/vnet /etc/vnet/vnet.conf; do
+    perms=$(stat -c '%U:%G %a' "$f")
+    case "$perms" in
+        "root:root 755" | "root:root 644") ;;
+        *) fail "$f is $perms: a privileged helper would refuse it" ;;
+    esac
+done
+ok "/etc/vnet and vnet.conf are root's and writable by root only"
+
 ip netns add "$ns"
 ip -n "$ns" link set lo up
 
@@ -288,7 +299,34 @@ grep -q '^vnet-ifup: /etc/vnet/vnet.conf:1: unknown key "brige" (did you mean "b
 grep -q "network script /usr/libexec/vnet-ifup failed" "$work/qemu.log" || fail "QEMU did not report the script"
 ! ip -n "$ns" link show dev "$tap" >/dev/null 2>&1 || fail "$tap was left behind"
 ok "with a broken /etc/vnet/vnet.conf, QEMU refuses to start and shows vnet-ifup's line"
-cp "$work/vnet.conf" /etc/vnet/vnet.conf
+
+step "privileged helper: setcap on /usr/libexec/vnet-ifup, run as uid 65534"
+# The installed binaries with file capabilities, run as an ordinary user,
+# read the installed /etc/vnet/vnet.conf: its access rules and ownership must
+# do. Purging the package removes the capabilities with the files.
+# setcap wants the capabilities before each file.
+setcap cap_net_admin+ep /usr/libexec/vnet-ifup cap_net_admin+ep /usr/libexec/vnet-ifdown
+printf '[match vnet-pkg*]\nbridge = %s\n[access %s]\nallow = 65534\n' "$bridge" "$bridge" \
+    >/etc/vnet/vnet.conf
+ip -n "$ns" tuntap add dev vnet-pkg1 mode tap user 65534
+ip -n "$ns" tuntap add dev vnet-pkg2 mode tap user 0
+as_nobody() {
+    ip netns exec "$ns" env -u VNET_CONFIG -u VNET_BRIDGE \
+        setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+}
+as_nobody /usr/libexec/vnet-ifup vnet-pkg1 ||
+    fail "the helper did not attach uid 65534's own tap to an allowed bridge"
+bridge -n "$ns" link show dev vnet-pkg1 | grep -q "master $bridge" || fail "vnet-pkg1 is not on $bridge"
+set +e
+refused=$(as_nobody /usr/libexec/vnet-ifup vnet-pkg2 2>&1)
+code=$?
+set -e
+echo "refused: $refused"
+[ "$code" = 1 ] || fail "another user's tap: status $code"
+case "$refused" in *"does not belong to"*"uid 65534"*) ;; *) fail "another user's tap was not refused as such" ;; esac
+as_nobody /usr/libexec/vnet-ifdown vnet-pkg1 || fail "the helper did not detach uid 65534's tap"
+if bridge -n "$ns" link show dev vnet-pkg1 | grep -q master; then fail "vnet-pkg1 is still on a bridge"; fi
+ok "as uid 65534, the installed helper attaches and detaches its own tap and refuses root's"
 
 if [ -f tests/qemu.rs ] && grep -q VNET_BIN_DIR tests/common/mod.rs 2>/dev/null; then
     step "the QEMU suite (tests/qemu.rs) against /usr/libexec"
