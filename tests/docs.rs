@@ -1,7 +1,8 @@
 //! The documents the packages install must agree with the code: the example
-//! /etc/vnet/vnet.conf parses and changes nothing, every key is documented
-//! in it and in vnet.conf(5), and vnet-ifup(8) names every option and
-//! variable. A new key fails here until both documents describe it.
+//! /etc/vnet/vnet.conf parses and changes nothing, every key and the
+//! [access] syntax are documented in it and in vnet.conf(5), and
+//! vnet-ifup(8) names every option and variable. A new key fails here until
+//! both documents describe it.
 
 use vnet::config::{Config, Mac, Mtu, Origin};
 use vnet::name::IfName;
@@ -64,6 +65,39 @@ fn the_examples_in_the_shipped_file_do_what_it_says() {
     assert_eq!(lab.mac.value, Mac::Keep);
     assert_eq!(lab.isolated.value, Some(true));
     assert_eq!(resolve("vnet0").bridge.value, tap("br0"));
+    let rules = config.access_rules();
+    assert_eq!(rules.len(), 2, "the two [access] examples");
+    assert_eq!(rules[0].glob.as_str(), "br0");
+    assert_eq!((rules[0].allow.len(), rules[0].deny.len()), (2, 1));
+}
+
+#[test]
+fn access_control_is_in_the_example_and_the_man_pages() {
+    let conf_man = CONF_MAN.replace("\\-", "-");
+    for needle in [
+        "\n.SH ACCESS CONTROL\n",
+        "\n\\fBallow =\\fP",
+        "\n\\fBdeny =\\fP",
+        "setcap",
+    ] {
+        assert!(
+            conf_man.contains(needle),
+            "vnet.conf.5 does not document {needle:?}"
+        );
+    }
+    for needle in ["#[access ", "#allow = ", "#deny = "] {
+        assert!(
+            EXAMPLE.lines().any(|l| l.starts_with(needle)),
+            "packaging/vnet.conf has no commented example {needle:?}"
+        );
+    }
+    let ifup_man = IFUP_MAN.replace("\\-", "-");
+    for needle in ["setcap cap_net_admin+ep", "/dev/log", "mode tap user"] {
+        assert!(
+            ifup_man.contains(needle),
+            "vnet-ifup.8 does not mention {needle:?}"
+        );
+    }
 }
 
 #[test]
