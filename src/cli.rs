@@ -187,7 +187,7 @@ fn init_logging(tool: Tool) {
         .format(move |buf, record| {
             let level = match record.level() {
                 log::Level::Warn => "warning".to_owned(),
-                other => other.as_str().to_lowercase(),
+                other => other.as_str().to_ascii_lowercase(),
             };
             writeln!(buf, "{name}: {level}: {}", record.args())
         })

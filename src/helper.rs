@@ -4,7 +4,7 @@
 
 use std::io;
 
-use nix::unistd::{getgid, getgroups, getuid, Gid, Group, User};
+use nix::unistd::{getgid, getgroups, getuid};
 
 use crate::policy::Caller;
 
@@ -41,22 +41,29 @@ pub fn caller() -> Option<Caller> {
     gids.extend(getgroups().unwrap_or_default().iter().map(|g| g.as_raw()));
     gids.sort_unstable();
     gids.dedup();
-    let user = User::from_uid(uid).ok().flatten().map(|u| u.name);
-    let groups = gids
-        .iter()
-        .filter_map(|&g| {
-            Group::from_gid(Gid::from_raw(g))
-                .ok()
-                .flatten()
-                .map(|g| g.name)
-        })
-        .collect();
+    let user = names("/etc/passwd", &[uid.as_raw()]).pop();
+    let groups = names("/etc/group", &gids);
     Some(Caller {
         uid: uid.as_raw(),
         user,
         gids,
         groups,
     })
+}
+
+/// The names of `ids` in /etc/passwd or /etc/group (`name:x:id:...`),
+/// read directly as static musl would: the rules name local accounts, and
+/// a name that cannot be found simply matches no rule.
+fn names(file: &str, ids: &[u32]) -> Vec<String> {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.split(':');
+            let name = fields.next()?;
+            let id = fields.nth(1)?.parse::<u32>().ok()?;
+            ids.contains(&id).then(|| name.to_owned())
+        })
+        .collect()
 }
 
 /// Keeps CAP_NET_ADMIN, if we have it, and drops every other capability

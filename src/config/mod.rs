@@ -284,7 +284,7 @@ fn io_sentence(e: &io::Error) -> String {
         io::ErrorKind::NotFound => "no such file".into(),
         io::ErrorKind::PermissionDenied => "permission denied".into(),
         _ => match e.raw_os_error() {
-            Some(errno) => nix::errno::Errno::from_raw(errno).desc().to_lowercase(),
+            Some(errno) => Errno::from_raw(errno).desc().to_ascii_lowercase(),
             None => e.to_string(),
         },
     }

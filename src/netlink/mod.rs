@@ -80,7 +80,7 @@ pub fn errno_sentence(errno: Errno) -> String {
         Errno::EINVAL => "the kernel rejected the request as invalid".into(),
         Errno::ELOOP => "that would make a loop of masters".into(),
         Errno::ENOSPC | Errno::EXFULL => "the bridge has no free port".into(),
-        other => other.desc().to_lowercase(),
+        other => other.desc().to_ascii_lowercase(),
     }
 }
 

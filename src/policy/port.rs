@@ -26,31 +26,22 @@ pub(super) fn actions(bridge: &Link, settings: &Resolved) -> Result<Vec<Action>,
         return Ok(actions);
     }
     let default_pvid = vlan_ready(bridge)?;
+    let vlans = |add, first, last, access| Action::Vlans {
+        add,
+        ranges: vec![VlanRange {
+            first,
+            last,
+            pvid: access,
+            untagged: access,
+        }],
+    };
     if let Some(pvid) = settings.pvid.value {
         // A new port starts in the bridge's default VLAN (1 unless changed);
         // an access port belongs to its own VLAN only.
         if default_pvid != 0 && default_pvid != pvid {
-            let default = VlanRange {
-                first: default_pvid,
-                last: default_pvid,
-                pvid: false,
-                untagged: false,
-            };
-            actions.push(Action::Vlans {
-                add: false,
-                ranges: vec![default],
-            });
+            actions.push(vlans(false, default_pvid, default_pvid, false));
         }
-        let access = VlanRange {
-            first: pvid,
-            last: pvid,
-            pvid: true,
-            untagged: true,
-        };
-        actions.push(Action::Vlans {
-            add: true,
-            ranges: vec![access],
-        });
+        actions.push(vlans(true, pvid, pvid, true));
     }
     if let Some(tagged) = &settings.tagged.value {
         let ranges = tagged
