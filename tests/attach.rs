@@ -116,7 +116,7 @@ fn info_logging_says_what_was_done() {
         run.one_line(),
         format!("vnet-ifup: info: attached vnet0 to br0: mtu 9000, mac {mac}")
     );
-    let run = ns.run(common::IFDOWN, &["vnet0"], &[("VNET_LOG", "info")]);
+    let run = ns.run(&common::IFDOWN, &["vnet0"], &[("VNET_LOG", "info")]);
     assert_eq!(
         run.expect(0).one_line(),
         "vnet-ifdown: info: detached vnet0 from br0; it is down"
@@ -129,7 +129,7 @@ fn ifdown_ignores_the_configuration() {
     ns.ifup("vnet0", &[]).expect(0);
     let broken = ns.config("this is not a config\n");
     let run = ns.run(
-        common::IFDOWN,
+        &common::IFDOWN,
         &["vnet0"],
         &[("VNET_CONFIG", broken.to_str().unwrap())],
     );

@@ -104,7 +104,7 @@ fn vms_starting_together_create_the_bridge_once() {
         .iter()
         .map(|tap| {
             Command::new("ip")
-                .args(["netns", "exec", &ns.name, IFUP, tap])
+                .args(["netns", "exec", &ns.name, &IFUP, tap])
                 .env_clear()
                 .env("VNET_CONFIG", &conf)
                 .spawn()

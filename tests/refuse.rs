@@ -29,7 +29,7 @@ fn missing_bridge_and_missing_tap() {
     let Some(ns) = setup() else { return };
     refused(
         &ns,
-        IFUP,
+        &IFUP,
         &["vnet0"],
         &[("VNET_BRIDGE", "br7")],
         1,
@@ -37,7 +37,7 @@ fn missing_bridge_and_missing_tap() {
     );
     refused(
         &ns,
-        IFUP,
+        &IFUP,
         &["vnet9"],
         &[],
         1,
@@ -62,7 +62,7 @@ fn veth_lo_the_bridge_and_a_layer3_tun_are_refused_and_unchanged() {
     for (name, why) in cases {
         refused(
             &ns,
-            IFUP,
+            &IFUP,
             &[name],
             &[],
             1,
@@ -70,7 +70,7 @@ fn veth_lo_the_bridge_and_a_layer3_tun_are_refused_and_unchanged() {
         );
         refused(
             &ns,
-            IFDOWN,
+            &IFDOWN,
             &[name],
             &[],
             1,
@@ -85,7 +85,7 @@ fn a_non_bridge_as_bridge_is_refused() {
     ns.add_tap("vnet1");
     refused(
         &ns,
-        IFUP,
+        &IFUP,
         &["vnet0"],
         &[("VNET_BRIDGE", "vnet1")],
         1,
@@ -98,7 +98,7 @@ fn a_tap_on_another_bridge_is_left_there() {
     let Some(ns) = setup() else { return };
     ns.add_bridge("br1", 1500);
     ns.ip(&["link", "set", "vnet0", "master", "br1"]);
-    refused(&ns, IFUP, &["vnet0"], &[], 1,
+    refused(&ns, &IFUP, &["vnet0"], &[], 1,
         "vnet-ifup: cannot attach vnet0 to bridge br0: vnet0 is already attached to br1; leaving it there");
     assert_eq!(ns.link("vnet0").unwrap().master.as_deref(), Some("br1"));
 }
@@ -112,7 +112,7 @@ fn a_failed_attach_restores_mtu_and_mac() {
     ns.ip(&[
         "link", "add", "link", "vnet0", "name", "mv0", "type", "macvlan",
     ]);
-    refused(&ns, IFUP, &["vnet0"], &[("VNET_LOG", "warn")], 1,
+    refused(&ns, &IFUP, &["vnet0"], &[("VNET_LOG", "warn")], 1,
         "vnet-ifup: cannot attach vnet0 to bridge br0: attaching vnet0 to br0: the device is busy: \
          something else already uses it; vnet0 was restored as it was found");
     let link = ns.link("vnet0").unwrap();
@@ -126,7 +126,12 @@ fn a_failed_attach_restores_mtu_and_mac() {
 fn without_cap_net_admin_it_says_so() {
     let Some(ns) = setup() else { return };
     let before = ns.snapshot();
-    let mut args = vec!["--inh-caps=-all", "--bounding-set=-all", IFUP, "vnet0"];
+    let mut args = vec![
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        IFUP.as_str(),
+        "vnet0",
+    ];
     let run = ns.run("/usr/bin/setpriv", &args, &[]);
     run.expect(1);
     let line = run.one_line();
@@ -141,7 +146,7 @@ fn without_cap_net_admin_it_says_so() {
     assert_eq!(ns.snapshot(), before);
 
     ns.ip(&["link", "set", "vnet0", "master", "br0", "up"]);
-    args[2] = IFDOWN;
+    args[2] = IFDOWN.as_str();
     let run = ns.run("/usr/bin/setpriv", &args, &[]);
     run.expect(1);
     assert!(run.one_line().contains("needs CAP_NET_ADMIN"), "{run:#?}");
@@ -154,7 +159,7 @@ fn a_broken_config_is_exit_2_with_its_line() {
     let path = conf.to_str().unwrap();
     refused(
         &ns,
-        IFUP,
+        &IFUP,
         &["vnet0"],
         &[("VNET_CONFIG", path)],
         2,
@@ -162,7 +167,7 @@ fn a_broken_config_is_exit_2_with_its_line() {
     );
     refused(
         &ns,
-        IFUP,
+        &IFUP,
         &["vnet0"],
         &[("VNET_CONFIG", "/nonexistent.conf")],
         2,
@@ -171,7 +176,7 @@ fn a_broken_config_is_exit_2_with_its_line() {
     std::fs::write(&conf, b"bridge = br\xff\n").unwrap();
     refused(
         &ns,
-        IFUP,
+        &IFUP,
         &["vnet0"],
         &[("VNET_CONFIG", path)],
         2,
@@ -185,7 +190,7 @@ fn bad_names_and_usage_are_exit_2() {
     let usage = "usage: vnet-ifup [--check] TAP | --help | --version";
     refused(
         &ns,
-        IFUP,
+        &IFUP,
         &[],
         &[],
         2,
@@ -193,7 +198,7 @@ fn bad_names_and_usage_are_exit_2() {
     );
     refused(
         &ns,
-        IFUP,
+        &IFUP,
         &["vnet0", "br0"],
         &[],
         2,
@@ -201,24 +206,24 @@ fn bad_names_and_usage_are_exit_2() {
     );
     refused(
         &ns,
-        IFUP,
+        &IFUP,
         &["--bogus"],
         &[],
         2,
         &format!("vnet-ifup: unknown option \"--bogus\"; {usage}"),
     );
-    refused(&ns, IFUP, &["vnet0vnet0vnet0x"], &[], 2,
+    refused(&ns, &IFUP, &["vnet0vnet0vnet0x"], &[], 2,
         "vnet-ifup: invalid tap name \"vnet0vnet0vnet0x\": the name is 16 bytes long; the kernel allows at most 15");
-    refused(&ns, IFDOWN, &["a:b"], &[], 2,
+    refused(&ns, &IFDOWN, &["a:b"], &[], 2,
         "vnet-ifdown: invalid tap name \"a:b\": the name contains \":\", which interface names may not contain");
     refused(
         &ns,
-        IFUP,
+        &IFUP,
         &[".."],
         &[],
         2,
         "vnet-ifup: invalid tap name \"..\": \".\" and \"..\" are not interface names",
     );
-    refused(&ns, IFUP, &["vnet0"], &[("VNET_BRIDGE", "br 0")], 2,
+    refused(&ns, &IFUP, &["vnet0"], &[("VNET_BRIDGE", "br 0")], 2,
         "vnet-ifup: invalid VNET_BRIDGE bridge name \"br 0\": the name contains whitespace, which interface names may not contain");
 }

@@ -23,7 +23,7 @@ fn one_ifup_creates_no_thread_or_process_and_dumps_nothing() {
             "256",
             "-o",
             trace.to_str().unwrap(),
-            IFUP,
+            &IFUP,
             "vnet0",
         ],
         &[],

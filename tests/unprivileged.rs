@@ -41,8 +41,8 @@ impl Helper {
             fs::create_dir_all(root.join(dir)).expect("staging directory");
         }
         for (bin, caps) in [
-            (common::IFUP, "cap_net_admin,cap_sys_admin+ep"),
-            (common::IFDOWN, "cap_net_admin+ep"),
+            (common::IFUP.as_str(), "cap_net_admin,cap_sys_admin+ep"),
+            (common::IFDOWN.as_str(), "cap_net_admin+ep"),
         ] {
             let copy = root
                 .join("bin")
@@ -399,4 +399,57 @@ fn root_is_not_restricted_and_a_missing_dev_log_is_fine() {
     assert_eq!(h.master("vnet-r0").as_deref(), Some("br0"));
     h.tap("vnet-a0", Some(ALICE), None);
     h.ifup(ALICE, &[], "vnet-a0", &[]).expect(1);
+}
+
+/// The QEMU command line of README.md's "Running QEMU unprivileged", run
+/// by alice herself: QEMU opens her tap and runs the capable scripts.
+#[test]
+fn qemu_run_by_an_unprivileged_user_attaches_her_tap() {
+    let Some(h) = Helper::new(ACL) else { return };
+    if !common::qemu::available() {
+        return;
+    }
+    h.tap("vnet-alice0", Some(ALICE), None);
+    // The staged /dev gets what QEMU opens; /dev/net/tun is 0666 on a
+    // Debian host (here it may be 0600, and the host's stays untouched).
+    fs::create_dir_all(h.root.join("dev/net")).expect("mkdir");
+    for (node, major, minor) in [("net/tun", "10", "200"), ("null", "1", "3")] {
+        let path = h.root.join("dev").join(node);
+        common::run_ok(
+            "mknod",
+            &["-m", "666", path.to_str().expect("path"), "c", major, minor],
+        );
+    }
+    let run = h.root.join("run");
+    fs::create_dir_all(&run).expect("mkdir");
+    std::os::unix::fs::chown(&run, Some(ALICE), Some(ALICE)).expect("chown");
+
+    let root = h.root.display();
+    let script = format!(
+        "mount --bind {root}/etc /etc && mount --bind {root}/dev /dev && \
+         exec setpriv --reuid={ALICE} --regid={ALICE} --clear-groups --pdeathsig KILL \"$@\""
+    );
+    let netdev = format!(
+        "tap,id=n0,ifname=vnet-alice0,script={root}/bin/vnet-ifup,downscript={root}/bin/vnet-ifdown"
+    );
+    let args = [
+        "-netdev",
+        &netdev,
+        "-device",
+        "virtio-net-pci,netdev=n0,romfile=",
+    ];
+    let launcher = ["/bin/sh", "-c", &script, "sh"];
+    let mut qemu = common::qemu::Qemu::spawn_via(&h.ns, &launcher, &run, &args, &[]);
+    let qmp = qemu.qmp();
+    assert_eq!(h.master("vnet-alice0").as_deref(), Some("br0"));
+    assert!(h
+        .audit()
+        .ends_with("uid=4201 user=alice tap=vnet-alice0 bridge=br0 verdict=attached"));
+
+    let run = qemu.quit(qmp);
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    assert_eq!(h.master("vnet-alice0"), None);
+    assert!(h
+        .audit()
+        .ends_with("uid=4201 user=alice tap=vnet-alice0 bridge=br0 verdict=detached"));
 }

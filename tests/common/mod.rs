@@ -6,17 +6,40 @@
 
 #![allow(dead_code)]
 
+pub mod qemu;
+pub mod qmp;
 pub mod tapfd;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Once;
+use std::sync::{LazyLock, Once};
 
 use serde_json::Value;
 
-pub const IFUP: &str = env!("CARGO_BIN_EXE_vnet-ifup");
-pub const IFDOWN: &str = env!("CARGO_BIN_EXE_vnet-ifdown");
+/// The binaries under test: cargo's, unless `VNET_BIN_DIR` names a
+/// directory, when it is DIR/vnet-ifup and DIR/vnet-ifdown. That lets the
+/// packaging check run this suite against installed copies
+/// (`VNET_BIN_DIR=/usr/libexec cargo test --release`).
+pub static IFUP: LazyLock<String> =
+    LazyLock::new(|| binary("vnet-ifup", env!("CARGO_BIN_EXE_vnet-ifup")));
+pub static IFDOWN: LazyLock<String> =
+    LazyLock::new(|| binary("vnet-ifdown", env!("CARGO_BIN_EXE_vnet-ifdown")));
+
+fn binary(name: &str, built: &str) -> String {
+    let Some(dir) = std::env::var_os("VNET_BIN_DIR").filter(|d| !d.is_empty()) else {
+        return built.to_owned();
+    };
+    let path = Path::new(&dir).join(name);
+    assert!(
+        path.is_file(),
+        "VNET_BIN_DIR: {} does not exist",
+        path.display()
+    );
+    path.into_os_string()
+        .into_string()
+        .expect("VNET_BIN_DIR is UTF-8")
+}
 
 /// Every namespace this suite makes starts with this, then the test
 /// process's pid, so leftovers of a killed run can be recognised.
@@ -116,6 +139,20 @@ impl Netns {
         self.ip(&["tuntap", "add", "dev", name, "mode", "tap"]);
     }
 
+    /// A file of this test's own, removed with the namespace.
+    pub fn path(&self, file: &str) -> PathBuf {
+        self.dir.join(file)
+    }
+
+    /// An empty configuration file: all defaults.
+    pub fn empty_config(&self) -> PathBuf {
+        let empty = self.dir.join("empty.conf");
+        if !empty.exists() {
+            std::fs::write(&empty, "").expect("write empty config");
+        }
+        empty
+    }
+
     /// Writes a configuration file for this test and returns its path.
     pub fn config(&self, text: &str) -> PathBuf {
         let path = self.dir.join("vnet.conf");
@@ -127,13 +164,9 @@ impl Netns {
     /// environment; `VNET_CONFIG` defaults to an empty file, so the host's
     /// /etc/vnet/vnet.conf never leaks into a test.
     pub fn run(&self, bin: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let empty = self.dir.join("empty.conf");
-        if !empty.exists() {
-            std::fs::write(&empty, "").expect("write empty config");
-        }
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &self.name]).arg(bin).args(args);
-        cmd.env_clear().env("VNET_CONFIG", &empty);
+        cmd.env_clear().env("VNET_CONFIG", self.empty_config());
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -141,11 +174,11 @@ impl Netns {
     }
 
     pub fn ifup(&self, tap: &str, env: &[(&str, &str)]) -> Run {
-        self.run(IFUP, &[tap], env)
+        self.run(&IFUP, &[tap], env)
     }
 
     pub fn ifdown(&self, tap: &str) -> Run {
-        self.run(IFDOWN, &[tap], &[])
+        self.run(&IFDOWN, &[tap], &[])
     }
 
     /// The oracle's view of one interface, or `None` if it does not exist.
