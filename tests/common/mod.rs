@@ -210,7 +210,7 @@ impl Netns {
 
     /// `bridge -j vlan show dev NAME`, as (first, last, pvid, untagged).
     pub fn vlans(&self, name: &str) -> Vec<(u64, u64, bool, bool)> {
-        let out = self.bridge(&["-j", "vlan", "show", "dev", name]);
+        let out = self.bridge(&["-compressvlans", "-j", "vlan", "show", "dev", name]);
         let all: Value = serde_json::from_str(&out).expect("bridge -j output");
         let Some(vlans) = all[0]["vlans"].as_array() else {
             return Vec::new();
