@@ -4,7 +4,7 @@ CARGO   ?= cargo
 TARGET  := x86_64-unknown-linux-musl
 BIN     := target/$(TARGET)/release
 
-.PHONY: all build demo test clean
+.PHONY: all build demo test bench clean
 
 all: build
 
@@ -18,6 +18,13 @@ demo: build
 # The whole suite; privileged tests need root and make their own namespaces.
 test:
 	$(CARGO) test --release
+
+# Timings, sizes and syscall counts in throwaway namespaces (needs root,
+# hyperfine not needed; strace, valgrind and brctl if present). Rewrites
+# the results in BENCHMARKS.md.
+bench:
+	$(CARGO) build --release --bins --example floor
+	$(CARGO) bench --bench vnet
 
 clean:
 	$(CARGO) clean
