@@ -191,32 +191,29 @@ impl Work {
                 match (i + b) % blocks {
                     0 => {
                         let (a, b) = (run(&[floor], &[]), run(&[floor], &[]));
-                        s.rss("floor", a.max_rss_kib);
-                        s.add("floor", a.wall + b.wall);
+                        s.add("floor", a + b);
                     }
                     1 => {
                         self.reset_tap();
                         let up = run(&[IFUP, TAP], &env);
                         let down = run(&[IFDOWN, TAP], &env);
-                        s.rss("vnet-ifup", up.max_rss_kib);
-                        s.rss("vnet-ifdown", down.max_rss_kib);
-                        s.add("vnet-ifup", up.wall);
-                        s.add("vnet-ifdown", down.wall);
-                        s.add("vnet", up.wall + down.wall);
+                        s.add("vnet-ifup", up);
+                        s.add("vnet-ifdown", down);
+                        s.add("vnet", up + down);
                     }
                     2 => {
-                        let full = run(&["ip", "-batch", &cycles], &[]).wall;
-                        let exec = run(&["ip", "-batch", &empty], &[]).wall;
-                        s.add("kernel", full.saturating_sub(exec) / BATCH_CYCLES);
+                        let full = run(&["ip", "-batch", &cycles], &[]);
+                        let exec = run(&["ip", "-batch", &empty], &[]);
+                        s.add("kernel", (full - exec) / BATCH_CYCLES);
                     }
                     3 => {
-                        let up = run(&[&script("ip-up"), TAP], &[]).wall;
-                        let down = run(&[&script("ip-down"), TAP], &[]).wall;
+                        let up = run(&[&script("ip-up"), TAP], &[]);
+                        let down = run(&[&script("ip-down"), TAP], &[]);
                         s.add("ip", up + down);
                     }
                     _ => {
-                        let up = run(&[&script("brctl-up"), TAP], &[]).wall;
-                        let down = run(&[&script("brctl-down"), TAP], &[]).wall;
+                        let up = run(&[&script("brctl-up"), TAP], &[]);
+                        let down = run(&[&script("brctl-down"), TAP], &[]);
                         s.add("brctl", up + down);
                     }
                 }
@@ -267,6 +264,12 @@ impl Work {
                 let count = measure::instructions(argv, &env, &out);
                 x.instructions.push((name, count));
             }
+        }
+        for (name, argv) in &commands[..3] {
+            if *name == "vnet-ifup" {
+                self.reset_tap();
+            }
+            x.rss.push((name, measure::peak_rss_kib(argv, &env)));
         }
         let sleepy = self.path("brctl-up-sleep");
         for _ in 0..3 {

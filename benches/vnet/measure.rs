@@ -1,15 +1,54 @@
 //! Running one command and what it cost: wall time, peak RSS, syscalls,
 //! tasks created and user-space instructions.
 
+use std::ops::{Add, Div, Sub};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// What one run of a command cost.
+/// What one run of a command cost: wall time, and the CPU time (user +
+/// system) of the process and the children it waited for. The kernel
+/// handles an rtnetlink request in the sender's context, so system time
+/// includes the kernel's work; unlike wall time, it excludes waiting for a
+/// CPU or for RTNL while other engineers' jobs run on this machine.
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Cost {
     pub wall: Duration,
-    /// Peak resident set of the child, in KiB (`ru_maxrss` from `wait4`).
-    pub max_rss_kib: u64,
+    pub cpu: Duration,
+}
+
+impl Add for Cost {
+    type Output = Cost;
+    fn add(self, o: Cost) -> Cost {
+        Cost {
+            wall: self.wall + o.wall,
+            cpu: self.cpu + o.cpu,
+        }
+    }
+}
+
+impl Sub for Cost {
+    type Output = Cost;
+    fn sub(self, o: Cost) -> Cost {
+        Cost {
+            wall: self.wall.saturating_sub(o.wall),
+            cpu: self.cpu.saturating_sub(o.cpu),
+        }
+    }
+}
+
+impl Div<u32> for Cost {
+    type Output = Cost;
+    fn div(self, n: u32) -> Cost {
+        Cost {
+            wall: self.wall / n,
+            cpu: self.cpu / n,
+        }
+    }
+}
+
+fn duration(t: libc::timeval) -> Duration {
+    Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000)
 }
 
 /// Runs `argv` with `env`, output discarded, and insists it succeeds:
@@ -43,7 +82,7 @@ pub fn run(argv: &[&str], env: &[(&str, &str)]) -> Cost {
     );
     Cost {
         wall,
-        max_rss_kib: usage.ru_maxrss as u64,
+        cpu: duration(usage.ru_utime) + duration(usage.ru_stime),
     }
 }
 
@@ -83,6 +122,38 @@ pub fn instructions(argv: &[&str], env: &[(&str, &str)], out: &Path) -> u64 {
         .find_map(|l| l.split("Collected : ").nth(1))
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or_else(|| panic!("no instruction count in:\n{text}"))
+}
+
+/// Peak RSS of `argv` itself, in KiB. Not `ru_maxrss`: exec carries the
+/// parent's RSS over into it (the spawning process is counted). Instead
+/// strace holds the process at exit_group for a moment, while its own
+/// VmHWM is read from /proc.
+pub fn peak_rss_kib(argv: &[&str], env: &[(&str, &str)]) -> u64 {
+    let mut cmd = Command::new("strace");
+    cmd.args(["-qq", "-o", "/dev/null", "-e", "trace=exit_group"])
+        .args(["-e", "inject=exit_group:delay_enter=500000"])
+        .args(argv)
+        .env_clear()
+        .envs(env.iter().copied())
+        .stdout(Stdio::null());
+    let mut strace = cmd.spawn().expect("strace");
+    let children = format!("/proc/{0}/task/{0}/children", strace.id());
+    let mut hwm = 0;
+    while strace.try_wait().expect("wait strace").is_none() {
+        let tracee = std::fs::read_to_string(&children).unwrap_or_default();
+        if let Some(pid) = tracee.split_whitespace().next() {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status"));
+            let vm_hwm = status.ok().and_then(|s| {
+                let line = s.lines().find(|l| l.starts_with("VmHWM:"))?.to_owned();
+                line.split_whitespace().nth(1)?.parse().ok()
+            });
+            // The last reading is the one taken at exit_group; an early one
+            // may still be strace's own, between its fork and the exec.
+            hwm = vm_hwm.unwrap_or(hwm);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    hwm
 }
 
 /// Median and 90th percentile of a sample, in microseconds.
