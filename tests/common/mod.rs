@@ -6,6 +6,9 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -46,7 +49,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(out: Output) -> Run {
+    pub fn from(out: Output) -> Run {
         Run {
             code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -121,14 +124,54 @@ impl Netns {
         path
     }
 
-    /// Runs a binary inside the namespace with only `env` in its
-    /// environment; `VNET_CONFIG` defaults to an empty file, so the host's
-    /// /etc/vnet/vnet.conf never leaks into a test.
-    pub fn run(&self, bin: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+    /// Runs `ip -n NS -batch -` on `lines`: hundreds of changes in one exec.
+    pub fn ip_batch(&self, lines: &str) {
+        let path = self.dir.join("batch");
+        std::fs::write(&path, lines).expect("write batch");
+        run_ok(
+            "ip",
+            &[
+                "-n",
+                &self.name,
+                "-batch",
+                path.to_str().expect("UTF-8 path"),
+            ],
+        );
+    }
+
+    fn empty_config(&self) -> PathBuf {
         let empty = self.dir.join("empty.conf");
         if !empty.exists() {
             std::fs::write(&empty, "").expect("write empty config");
         }
+        empty
+    }
+
+    /// `bin` set to run inside the namespace, entered with setns(2) rather
+    /// than `ip netns exec`: cheap enough to start hundreds at once. Its
+    /// environment holds only `VNET_CONFIG`, an empty file.
+    pub fn command(&self, bin: &str) -> Command {
+        let netns = std::fs::File::open(Path::new("/run/netns").join(&self.name))
+            .expect("open the namespace");
+        let mut cmd = Command::new(bin);
+        cmd.env_clear().env("VNET_CONFIG", self.empty_config());
+        // SAFETY: setns is async-signal-safe, and `netns` lives in the closure.
+        unsafe {
+            cmd.pre_exec(
+                move || match libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) {
+                    0 => Ok(()),
+                    _ => Err(std::io::Error::last_os_error()),
+                },
+            );
+        }
+        cmd
+    }
+
+    /// Runs a binary inside the namespace with only `env` in its
+    /// environment; `VNET_CONFIG` defaults to an empty file, so the host's
+    /// /etc/vnet/vnet.conf never leaks into a test.
+    pub fn run(&self, bin: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let empty = self.empty_config();
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &self.name]).arg(bin).args(args);
         cmd.env_clear().env("VNET_CONFIG", &empty);
@@ -157,6 +200,22 @@ impl Netns {
         }
         let all: Value = serde_json::from_slice(&out.stdout).expect("ip -j output");
         Some(Link::from_json(&all[0]))
+    }
+
+    /// The oracle's view of every interface, by name, in one dump.
+    pub fn links(&self) -> BTreeMap<String, Link> {
+        let all: Value =
+            serde_json::from_str(&self.ip(&["-d", "-j", "link", "show"])).expect("ip -j output");
+        all.as_array()
+            .expect("a list of links")
+            .iter()
+            .map(|v| {
+                (
+                    v["ifname"].as_str().expect("ifname").to_owned(),
+                    Link::from_json(v),
+                )
+            })
+            .collect()
     }
 
     /// Everything `ip -d link` and `bridge -d link` say about the
