@@ -11,6 +11,7 @@
 //! - [`netlink`]: the only module that talks to the kernel.
 
 pub mod apply;
+pub mod arena;
 pub mod check;
 pub mod cli;
 pub mod config;
