@@ -6,7 +6,9 @@
 //! Runs as root, each scenario in a fresh network namespace of its own
 //! (`unshare(CLONE_NEWNET)`), which dies with the process: the host's
 //! interfaces are never touched. Prints the tables and rewrites the
-//! results part of BENCHMARKS.md. `-- --iters N` sets the iterations.
+//! results part of BENCHMARKS.md. `-- --iters N` sets the iterations;
+//! `-- --against DIR` also times DIR/vnet-ifup and DIR/vnet-ifdown (another
+//! build) in the same alternation, for an A/B comparison of a change.
 
 mod measure;
 mod report;
@@ -56,12 +58,19 @@ fn main() {
     report::write_benchmarks_md(&text);
 }
 
-fn iterations() -> usize {
+/// The value after `--name` on the command line.
+fn option(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
-    match args.iter().position(|a| a == "--iters") {
-        Some(i) => args[i + 1].parse().expect("--iters N"),
-        None => 300,
-    }
+    let at = args.iter().position(|a| a == name)?;
+    Some(
+        args.get(at + 1)
+            .unwrap_or_else(|| panic!("{name} needs a value"))
+            .clone(),
+    )
+}
+
+fn iterations() -> usize {
+    option("--iters").map_or(300, |n| n.parse().expect("--iters N"))
 }
 
 /// Leaves the current network namespace for a new one holding the bridge
@@ -105,13 +114,23 @@ fn empty_namespace(work: &Work, setup: &str) {
 struct Work {
     dir: PathBuf,
     floor: PathBuf,
+    /// Another build's vnet-ifup and vnet-ifdown, for `--against`.
+    against: Option<(String, String)>,
 }
 
 impl Work {
     fn new(floor: PathBuf) -> Work {
         let dir = std::env::temp_dir().join(format!("vnet-bench-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temporary directory");
-        let work = Work { dir, floor };
+        let against = option("--against").map(|d| {
+            let bin = |b: &str| Path::new(&d).join(b).to_str().expect("UTF-8").to_owned();
+            (bin("vnet-ifup"), bin("vnet-ifdown"))
+        });
+        let work = Work {
+            dir,
+            floor,
+            against,
+        };
         work.file("vnet.conf", "bridge = br0\n");
         // The classic qemu-ifup/qemu-ifdown pair, and the tutorial's brctl
         // pair with and without its `sleep 1`.
@@ -183,7 +202,7 @@ impl Work {
         let env = [(env[0].0, env[0].1.as_str())];
         let (cycles, empty) = (self.path("cycles.batch"), self.path("empty.batch"));
         let script = |name: &str| self.path(name);
-        let blocks = 5;
+        let blocks = if self.against.is_some() { 6 } else { 5 };
         for i in 0..iters + 5 {
             // The first five iterations fill caches and are thrown away.
             let s = if i < 5 { &mut warm_up } else { &mut s };
@@ -211,10 +230,17 @@ impl Work {
                         let down = run(&[&script("ip-down"), TAP], &[]);
                         s.add("ip", up + down);
                     }
-                    _ => {
+                    4 => {
                         let up = run(&[&script("brctl-up"), TAP], &[]);
                         let down = run(&[&script("brctl-down"), TAP], &[]);
                         s.add("brctl", up + down);
+                    }
+                    _ => {
+                        let (ifup, ifdown) = self.against.as_ref().expect("--against");
+                        self.reset_tap();
+                        let up = run(&[ifup, TAP], &env);
+                        let down = run(&[ifdown, TAP], &env);
+                        s.add("against", up + down);
                     }
                 }
             }

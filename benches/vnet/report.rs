@@ -122,7 +122,12 @@ fn table(t: &mut String, scenarios: &[Scenario], cpu: bool) {
         let _ = write!(t, " {} |", s.label);
     }
     let _ = writeln!(t, "\n|---|{}", "---:|".repeat(scenarios.len()));
-    for (row, title) in ROWS {
+    let against = ("against", "the same, built from `--against` DIR");
+    let extra = scenarios[0]
+        .samples
+        .contains_key("against")
+        .then_some(against);
+    for (row, title) in ROWS.into_iter().chain(extra) {
         let _ = write!(t, "| {title} |");
         for s in scenarios {
             let cell = if row.is_empty() {
