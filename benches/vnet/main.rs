@@ -33,6 +33,12 @@ fn main() {
         nix::unistd::geteuid().is_root(),
         "make bench needs root: it makes network namespaces"
     );
+    for tool in ["strace", "brctl"] {
+        assert!(
+            has(tool),
+            "make bench needs {tool} (Debian: strace, bridge-utils)"
+        );
+    }
     let floor = Path::new(IFUP).with_file_name("examples/floor");
     assert!(floor.exists(), "{floor:?} missing: run `make bench`");
     let work = Work::new(floor);
