@@ -19,9 +19,9 @@ demo: build
 test:
 	$(CARGO) test --release
 
-# Timings, sizes and syscall counts in throwaway namespaces (needs root,
-# hyperfine not needed; strace, valgrind and brctl if present). Rewrites
-# the results in BENCHMARKS.md.
+# Timings, sizes and syscall counts in throwaway namespaces. Needs root,
+# strace and brctl (bridge-utils); valgrind for instruction counts.
+# Rewrites the results section of BENCHMARKS.md.
 bench:
 	$(CARGO) build --release --bins --example floor
 	$(CARGO) bench --bench vnet
