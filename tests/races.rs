@@ -4,7 +4,8 @@
 //! (SIGSTOP) right after its n-th request, which the kernel has carried out
 //! by then, and the test deletes or moves an interface before letting it
 //! go on (SIGCONT). Or strace makes the n-th recvfrom fail with EAGAIN,
-//! which is what the socket's receive timeout returns. Whatever happens,
+//! which is what the socket's receive timeout returns, or swallows a
+//! request so that the real timeout runs out, once. Whatever happens,
 //! vnet must end with status 0 or 1, one clear line, no panic, and never a
 //! half-configured tap: attached and up, or as it was found.
 
@@ -66,6 +67,14 @@ fn silent_at(ns: &Netns, bin: &str, reads: u32) -> Run {
     let trace = std::env::temp_dir().join(format!("{}.trace", ns.name));
     let inject = format!("error=EAGAIN:when={reads}");
     finish(strace(ns, bin, &trace, "recvfrom", &inject), &trace)
+}
+
+/// `bin vnet0` whose `sent`-th request strace swallows: the kernel never
+/// sees it, so nothing ever answers and the real receive timeout runs out.
+fn swallowed(ns: &Netns, bin: &str, sent: u32) -> Run {
+    let trace = std::env::temp_dir().join(format!("{}.trace", ns.name));
+    let inject = format!("retval=52:when={sent}");
+    finish(strace(ns, bin, &trace, "sendto", &inject), &trace)
 }
 
 /// `bin vnet0`, stopped after its `sent`-th request while `action` runs.
@@ -215,4 +224,24 @@ fn a_kernel_that_never_answers_leaves_the_tap_as_found() {
         run.expect(1);
         assert!(run.stderr.contains("did not answer"), "{run:#?}");
     }
+}
+
+/// The same, end to end: a request that never reaches the kernel is never
+/// answered, and the binary gives up after its real 5 seconds, not later.
+#[test]
+fn the_receive_timeout_is_real_and_bounded() {
+    let Some(ns) = setup() else { return };
+    let found = fresh_tap(&ns);
+    let start = Instant::now();
+    let run = swallowed(&ns, IFUP, GET_TAP);
+    let took = start.elapsed();
+    assert_eq!(
+        run.one_line(),
+        "vnet-ifup: cannot attach vnet0 to bridge br0: looking up tap vnet0: \
+         the kernel did not answer within 5 seconds"
+    );
+    run.expect(1);
+    assert!(took >= Duration::from_millis(4900), "{took:?}");
+    assert!(took < Duration::from_secs(9), "{took:?}");
+    assert_eq!(ns.link("vnet0").as_ref(), Some(&found));
 }
