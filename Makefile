@@ -28,7 +28,7 @@ export SOURCE_DATE_EPOCH
 
 .PHONY: all build demo kernels test install install-bin install-man install-conf \
         install-doc uninstall licenses license-check tested-build stage deb rpm \
-        packages package-test clean
+        packages package-test bench clean
 
 all: build
 
@@ -149,6 +149,13 @@ packages: deb rpm
 # installed binaries, purges it (needs root; see scripts/package-test.sh).
 package-test: packages
 	bash scripts/package-test.sh
+
+# Timings, sizes and syscall counts in throwaway namespaces. Needs root,
+# strace and brctl (bridge-utils); valgrind for instruction counts.
+# Rewrites the results section of BENCHMARKS.md.
+bench:
+	$(CARGO) build --release --bins --example floor
+	$(CARGO) bench --bench vnet
 
 clean:
 	$(CARGO) clean

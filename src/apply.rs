@@ -22,6 +22,14 @@ pub fn all_or_nothing(
         let Err(err) = send(nl, index, action) else {
             continue;
         };
+        // Without the kernel's answer (a timeout) the request may still have
+        // been carried out: undo it too. Undoing what did not happen sets a
+        // value the tap already has, which the kernel accepts.
+        let done = if err.errno().is_some() {
+            done
+        } else {
+            done + 1
+        };
         let undo_failures = actions[..done]
             .iter()
             .rev()

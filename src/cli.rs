@@ -1,8 +1,10 @@
 //! What both binaries share: arguments, environment, logging, and printing
 //! the one error line with its exit status.
 
+use std::any::Any;
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Write};
+use std::panic::Location;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -61,7 +63,8 @@ pub fn main(tool: Tool) -> ExitCode {
     init_logging(tool);
     // panic = "abort" would end in SIGABRT; QEMU should see one line and status 1.
     std::panic::set_hook(Box::new(move |info| {
-        let _ = writeln!(io::stderr(), "{}: internal error: {info}", tool.name());
+        let line = panic_line(tool, info.payload(), info.location());
+        let _ = writeln!(io::stderr(), "{line}");
         std::process::exit(EXIT_FAILED.into());
     }));
     // A privileged helper sheds every capability but CAP_NET_ADMIN first.
@@ -172,6 +175,22 @@ fn tap_name(arg: &OsStr) -> Result<IfName, Error> {
         name: arg.to_string_lossy().into_owned(),
         reason,
     })
+}
+
+/// "vnet-ifup: internal error at src/x.rs:1:2: message", on one line:
+/// the panic's own Display puts the message on a line of its own.
+fn panic_line(tool: Tool, payload: &dyn Any, at: Option<&Location<'_>>) -> String {
+    let message = match (
+        payload.downcast_ref::<&str>(),
+        payload.downcast_ref::<String>(),
+    ) {
+        (Some(s), _) => s,
+        (_, Some(s)) => s.as_str(),
+        _ => "a panic",
+    };
+    let at = at.map(|l| format!(" at {l}")).unwrap_or_default();
+    let message = message.replace('\n', " ");
+    format!("{}: internal error{at}: {message}", tool.name())
 }
 
 fn print(text: &str) {
@@ -321,6 +340,22 @@ mod tests {
         assert!(err
             .to_string()
             .starts_with("invalid VNET_BRIDGE bridge name \"xxxxxxxxxxxxxxxx\""));
+    }
+
+    #[test]
+    fn a_panic_is_one_line() {
+        let at = Location::caller();
+        let line = panic_line(Tool::Ifdown, &"left\n  right", Some(at));
+        assert_eq!(
+            line,
+            format!("vnet-ifdown: internal error at {at}: left   right")
+        );
+        let owned = panic_line(Tool::Ifup, &String::from("boom"), None);
+        assert_eq!(owned, "vnet-ifup: internal error: boom");
+        assert_eq!(
+            panic_line(Tool::Ifup, &7, None),
+            "vnet-ifup: internal error: a panic"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `vnet-ifdown TAP`: take QEMU's tap off its bridge and set it down.
 
 use log::{info, log_enabled, Level};
+use nix::errno::Errno;
 
 use crate::apply;
 use crate::error::{Error, Failure};
@@ -44,6 +45,12 @@ pub fn run(tap: &IfName, caller: Option<&Caller>) -> Result<Option<String>, Erro
         return Ok(None);
     };
     let failed = apply::every(&mut nl, link.index, &actions);
+    // ENODEV: QEMU closed the tap while we ran. Gone, it is on no bridge
+    // and up nowhere, as when it was gone before we started.
+    if failed.iter().any(|(_, e)| e.errno() == Some(Errno::ENODEV)) {
+        info!("{tap} disappeared: nothing left to undo");
+        return Ok(None);
+    }
     // The master's name only matters for messages: look it up only for them.
     let named = !failed.is_empty() || caller.is_some() || log_enabled!(Level::Info);
     let master = link

@@ -13,6 +13,7 @@
 //!   setuid) for unprivileged QEMU: dropping capabilities, the syslog trail.
 
 pub mod apply;
+pub mod arena;
 pub mod audit;
 pub mod check;
 pub mod cli;

@@ -11,6 +11,9 @@ pub mod qemu;
 pub mod qmp;
 pub mod tapfd;
 
+use std::collections::BTreeMap;
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -78,7 +81,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(out: Output) -> Run {
+    pub fn from(out: Output) -> Run {
         Run {
             code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -167,6 +170,41 @@ impl Netns {
         path
     }
 
+    /// Runs `ip -n NS -batch -` on `lines`: hundreds of changes in one exec.
+    pub fn ip_batch(&self, lines: &str) {
+        let path = self.dir.join("batch");
+        std::fs::write(&path, lines).expect("write batch");
+        run_ok(
+            "ip",
+            &[
+                "-n",
+                &self.name,
+                "-batch",
+                path.to_str().expect("UTF-8 path"),
+            ],
+        );
+    }
+
+    /// `bin` set to run inside the namespace, entered with setns(2) rather
+    /// than `ip netns exec`: cheap enough to start hundreds at once. Its
+    /// environment holds only `VNET_CONFIG`, an empty file.
+    pub fn command(&self, bin: &str) -> Command {
+        let netns = std::fs::File::open(Path::new("/run/netns").join(&self.name))
+            .expect("open the namespace");
+        let mut cmd = Command::new(bin);
+        cmd.env_clear().env("VNET_CONFIG", self.empty_config());
+        // SAFETY: setns is async-signal-safe, and `netns` lives in the closure.
+        unsafe {
+            cmd.pre_exec(
+                move || match libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) {
+                    0 => Ok(()),
+                    _ => Err(std::io::Error::last_os_error()),
+                },
+            );
+        }
+        cmd
+    }
+
     /// Runs a binary inside the namespace with only `env` in its
     /// environment; `VNET_CONFIG` defaults to an empty file, so the host's
     /// /etc/vnet/vnet.conf never leaks into a test.
@@ -223,6 +261,22 @@ impl Netns {
                 let has = |f: &str| flags.iter().any(|x| x == f);
                 let last = v["vlanEnd"].as_u64().unwrap_or(first);
                 (first, last, has("PVID"), has("Egress Untagged"))
+            })
+            .collect()
+    }
+
+    /// The oracle's view of every interface, by name, in one dump.
+    pub fn links(&self) -> BTreeMap<String, Link> {
+        let all: Value =
+            serde_json::from_str(&self.ip(&["-d", "-j", "link", "show"])).expect("ip -j output");
+        all.as_array()
+            .expect("a list of links")
+            .iter()
+            .map(|v| {
+                (
+                    v["ifname"].as_str().expect("ifname").to_owned(),
+                    Link::from_json(v),
+                )
             })
             .collect()
     }
