@@ -60,8 +60,8 @@ impl Env {
 
 /// The whole program: `main` of both binaries is this one call.
 pub fn main(tool: Tool) -> ExitCode {
-    init_logging(tool);
-    // panic = "abort" would end in SIGABRT; QEMU should see one line and status 1.
+    // panic = "abort" would end in SIGABRT; QEMU should see one line and
+    // status 1. The hook exits, so nothing ever unwinds (see link.ld).
     std::panic::set_hook(Box::new(move |info| {
         let line = panic_line(tool, info.payload(), info.location());
         let _ = writeln!(io::stderr(), "{line}");
@@ -79,6 +79,7 @@ pub fn main(tool: Tool) -> ExitCode {
             return ExitCode::from(EXIT_FAILED);
         }
     }
+    init_logging(tool);
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     match run(tool, &args, &Env::from_process(), caller.as_ref()) {
         Ok(()) => ExitCode::SUCCESS,
