@@ -32,8 +32,11 @@ struct CapData {
 pub fn caller() -> Option<Caller> {
     // SAFETY: getauxval reads the auxiliary vector; it has no preconditions.
     let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;
+    if !secure {
+        return None;
+    }
     let uid = getuid();
-    if !secure || uid.is_root() {
+    if uid.is_root() {
         return None;
     }
     let gid = getgid();
