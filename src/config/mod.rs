@@ -150,6 +150,13 @@ impl Config {
             if text.is_empty() || text.starts_with('#') {
                 continue;
             }
+            // Messages quote the line: never let it drive the terminal.
+            if let Some(c) = text.chars().find(|&c| c.is_control() && c != '\t') {
+                let code = u32::from(c);
+                return Err(fail(format!(
+                    "the line contains a control character (U+{code:04X})"
+                )));
+            }
             if text.starts_with('[') {
                 block = match parse_section(text).map_err(fail)? {
                     (SectionKind::Match, glob) => {

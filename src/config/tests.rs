@@ -421,3 +421,17 @@ fn access_sections_take_only_allow_and_deny() {
         format!("{PATH}:2: unknown key \"allow\"")
     );
 }
+
+#[test]
+fn control_characters_are_refused_so_messages_stay_safe() {
+    assert_eq!(
+        error("mtu = keep\nbridge = br\x1b[2J0\n"),
+        format!("{PATH}:2: the line contains a control character (U+001B)")
+    );
+    assert_eq!(
+        error("a\rb = c"),
+        format!("{PATH}:1: the line contains a control character (U+000D)")
+    );
+    // A CRLF file is fine: the CR ends the line.
+    assert_eq!(resolve("mtu = keep\r\n", "v").mtu.value, Mtu::Keep);
+}

@@ -28,7 +28,8 @@ pub(super) const IFLA_BR_VLAN_FILTERING: u16 = 7;
 /// `IFLA_BR_VLAN_DEFAULT_PVID`: only sent by kernels built with
 /// CONFIG_BRIDGE_VLAN_FILTERING (`br_fill_info()`), which is how we tell.
 const IFLA_BR_VLAN_DEFAULT_PVID: u16 = 39;
-/// `RTEXT_FILTER_SKIP_STATS` (rtnetlink.h): leave the counters out of replies.
+/// `RTEXT_FILTER_SKIP_STATS` (rtnetlink.h): leaves some counters out of
+/// replies, a quarter of their size for a tap (1160 bytes rather than 1528).
 const RTEXT_FILTER_SKIP_STATS: u32 = 1 << 3;
 
 /// What the kernel told us about one interface.
