@@ -136,3 +136,25 @@ fn ifdown_ignores_the_configuration() {
     run.expect(0);
     assert_eq!(ns.link("vnet0").unwrap().master, None);
 }
+
+/// Alternative names make the kernel's reply about a link grow to 64 KiB,
+/// twice the buffer netlink(7) suggests: vnet still reads it whole.
+#[test]
+fn a_tap_with_50_kib_of_altnames_is_still_attached() {
+    let Some(ns) = setup(9000) else { return };
+    let names: String = (0..400)
+        .map(|n| {
+            format!(
+                "link property add dev vnet0 altname {n:03}{}\n",
+                "a".repeat(124)
+            )
+        })
+        .collect();
+    ns.ip_batch(&names);
+    ns.ifup("vnet0", &[]).expect(0);
+    let link = ns.link("vnet0").unwrap();
+    assert_eq!((link.up, link.master.as_deref()), (true, Some("br0")));
+    ns.ifdown("vnet0").expect(0);
+    let link = ns.link("vnet0").unwrap();
+    assert_eq!((link.up, link.master), (false, None));
+}

@@ -22,10 +22,12 @@ const GET_TAP: u32 = 1;
 const GET_BRIDGE: u32 = 2;
 const SET_MTU: u32 = 3;
 const SET_MASTER: u32 = 5;
-/// Its reads: the tap's RTM_NEWLINK and ACK, the bridge's and its ACK,
-/// then one ACK per change (MTU, MAC, master, up).
-const IFUP_READS: u32 = 8;
-const MASTER_ACK: u32 = 7;
+/// Its reads: the tap's RTM_NEWLINK, the bridge's, then one ACK per
+/// change (MTU, MAC, master, up).
+const IFUP_READS: u32 = 6;
+const MASTER_ACK: u32 = 5;
+/// vnet-ifdown's: the tap's RTM_NEWLINK, the ACKs of "no master" and "down".
+const IFDOWN_READS: u32 = 3;
 
 fn setup() -> Option<Netns> {
     if !common::privileged() {
@@ -217,8 +219,8 @@ fn a_kernel_that_never_answers_leaves_the_tap_as_found() {
         }
     }
     fresh_tap(&ns);
-    ns.ifup("vnet0", &[]).expect(0);
-    for reads in 1..=3 {
+    for reads in 1..=IFDOWN_READS {
+        ns.ifup("vnet0", &[]).expect(0);
         let run = silent_at(&ns, &IFDOWN, reads);
         clean_end(&run, "vnet-ifdown: cannot detach vnet0: ");
         run.expect(1);

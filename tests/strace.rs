@@ -46,6 +46,8 @@ fn one_ifup_creates_no_thread_or_process_and_dumps_nothing() {
     assert_eq!(text.matches("execve(").count(), 1);
     let requests = text.lines().filter(|l| l.contains("sendto(")).count();
     assert_eq!(requests, 6, "two lookups and four changes:\n{text}");
+    let answers = text.lines().filter(|l| l.contains("recvfrom(")).count();
+    assert_eq!(answers, 6, "each answered by one reply or ACK:\n{text}");
     assert!(
         text.contains("NETLINK_EXT_ACK, [1]"),
         "extended ACKs are on"

@@ -1,9 +1,10 @@
 //! The only module that speaks rtnetlink: every neli type stays in here.
 //!
 //! Above this module the code deals in [`Link`]s and interface indexes.
-//! Every request asks for an ACK and is read to its ACK or error, so the
-//! kernel's errno and its extended-ACK text always reach the user; every
-//! receive is bounded by [`TIMEOUT`], so QEMU never waits on us forever.
+//! Every change asks for an ACK and is read to its ACK or error, every
+//! lookup to its reply or error, so the kernel's errno and its extended-ACK
+//! text always reach the user; every receive is bounded by [`TIMEOUT`], so
+//! QEMU never waits on us forever.
 //!
 //! - this file: the socket, the one request function, errors;
 //! - [`link`]: looking links up and changing them (RTM_GETLINK, RTM_SETLINK);
@@ -12,7 +13,7 @@
 mod bridge;
 mod link;
 
-use std::io;
+use std::io::{self, Cursor};
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::time::Duration;
 
@@ -21,15 +22,14 @@ use neli::{
     consts::{
         nl::{NlmF, NlmsgerrAttr},
         rtnl::{RtaType, Rtm},
-        socket::NlFamily,
+        socket::{Msg, NlFamily},
     },
-    err::SocketError,
-    nl::{NlPayload, NlmsghdrBuilder},
+    nl::{NlPayload, Nlmsghdr, NlmsghdrBuilder},
     rtnl::{Ifinfomsg, Rtattr, RtattrBuilder},
-    socket::synchronous::NlSocketHandle,
+    socket::NlSocket,
     types::Buffer,
     utils::Groups,
-    Size, ToBytes,
+    FromBytes, Size, ToBytes,
 };
 use nix::errno::Errno;
 use nix::sys::socket::{setsockopt, sockopt};
@@ -91,10 +91,17 @@ fn kernel_sentence(errno: Errno, ext_ack: Option<&str>) -> String {
     }
 }
 
+/// Room for the largest reply: one link whose alternative names fill the
+/// 64 KiB the kernel allows them. The kernel writes only what it sends, so
+/// the pages a reply does not reach are never faulted in, and nothing
+/// zero-fills the buffer between reads.
+const RECEIVE_BUFFER: usize = 128 * 1024;
+
 /// A route netlink socket, used for one invocation.
 pub struct Netlink {
-    socket: NlSocketHandle,
+    socket: NlSocket,
     seq: u32,
+    buffer: Vec<u8>,
 }
 
 impl Netlink {
@@ -103,43 +110,59 @@ impl Netlink {
         Self::open(TIMEOUT)
     }
 
+    /// socket and bind only: a new socket blocks already, and the kernel
+    /// addresses its replies by the socket, not by a port id we need to know.
     fn open(timeout: Duration) -> Result<Self, NetlinkError> {
-        let socket = NlSocketHandle::connect(NlFamily::Route, None, Groups::empty())
-            .map_err(socket_error)?;
-        socket.enable_ext_ack(true).map_err(socket_error)?;
-        socket.enable_strict_checking(true).map_err(socket_error)?;
+        let socket =
+            NlSocket::connect(NlFamily::Route, None, Groups::empty()).map_err(NetlinkError::Io)?;
+        socket.enable_ext_ack(true).map_err(NetlinkError::Io)?;
+        socket
+            .enable_strict_checking(true)
+            .map_err(NetlinkError::Io)?;
         // SAFETY: the descriptor belongs to `socket`, which outlives this borrow.
         let fd = unsafe { BorrowedFd::borrow_raw(socket.as_raw_fd()) };
         let timeout = TimeVal::new(timeout.as_secs() as _, timeout.subsec_micros() as _);
         setsockopt(&fd, sockopt::ReceiveTimeout, &timeout)
             .map_err(|e| NetlinkError::Io(e.into()))?;
-        Ok(Netlink { socket, seq: 0 })
+        let buffer = Vec::with_capacity(RECEIVE_BUFFER);
+        Ok(Netlink {
+            socket,
+            seq: 0,
+            buffer,
+        })
     }
 
-    /// Sends one request and reads until its ACK or error. Returns the
-    /// payload the kernel sent before the ACK, if any.
+    /// Sends one request and reads its answer: a lookup (RTM_GET*) is
+    /// answered by its reply, a change by its ACK; either may be an error.
+    /// Returns the lookup's reply.
     fn request(
         &mut self,
         ty: Rtm,
         flags: NlmF,
         msg: Ifinfomsg,
     ) -> Result<Option<Ifinfomsg>, NetlinkError> {
+        let lookup = ty == Rtm::Getlink;
+        let ack = if lookup { NlmF::empty() } else { NlmF::ACK };
         self.seq = self.seq.wrapping_add(1);
         let seq = self.seq;
         let request = NlmsghdrBuilder::default()
             .nl_type(ty)
-            .nl_flags(NlmF::REQUEST | NlmF::ACK | flags)
+            .nl_flags(NlmF::REQUEST | ack | flags)
             .nl_seq(seq)
             .nl_payload(NlPayload::Payload(msg))
             .build()
             .map_err(protocol)?;
-        self.socket.send(&request).map_err(socket_error)?;
+        let mut bytes = Cursor::new(vec![0; request.padded_size()]);
+        request.to_bytes(&mut bytes).map_err(protocol)?;
+        self.socket
+            .send(bytes.get_ref(), Msg::empty())
+            .map_err(NetlinkError::Io)?;
 
-        let mut reply = None;
         loop {
-            let (messages, _) = self.socket.recv::<Rtm, Ifinfomsg>().map_err(socket_error)?;
-            for message in messages {
-                let mut message = message.map_err(socket_error)?;
+            let mut datagram = Cursor::new(self.receive()?);
+            while (datagram.position() as usize) < datagram.get_ref().len() {
+                let mut message =
+                    Nlmsghdr::<Rtm, Ifinfomsg>::from_bytes(&mut datagram).map_err(protocol)?;
                 if *message.nl_seq() != seq {
                     debug!("ignoring a reply to sequence {}", message.nl_seq());
                     continue;
@@ -154,12 +177,46 @@ impl Netlink {
                     return Err(NetlinkError::Kernel { errno, ext_ack });
                 }
                 match message.nl_payload() {
-                    NlPayload::Ack(_) => return Ok(reply),
-                    NlPayload::Payload(p) => reply = Some(p.clone()),
+                    NlPayload::Payload(reply) if lookup => return Ok(Some(reply.clone())),
+                    NlPayload::Ack(_) if !lookup => return Ok(None),
                     _ => {}
                 }
             }
         }
+    }
+
+    /// One datagram, waiting at most the socket's receive timeout.
+    fn receive(&mut self) -> Result<&[u8], NetlinkError> {
+        self.buffer.clear();
+        let room = self.buffer.capacity();
+        // SAFETY: the kernel writes at most `room` bytes into the vector's
+        // spare capacity; MSG_TRUNC makes it return the datagram's full
+        // length, so a reply that did not fit is refused, not half parsed.
+        let read = unsafe {
+            libc::recv(
+                self.socket.as_raw_fd(),
+                self.buffer.as_mut_ptr().cast(),
+                room,
+                libc::MSG_TRUNC,
+            )
+        };
+        let read = match usize::try_from(read) {
+            Ok(read) if read <= room => read,
+            Ok(read) => {
+                let max = RECEIVE_BUFFER / 1024;
+                return Err(protocol(format!("a reply of {read} bytes, over {max} KiB")));
+            }
+            Err(_) => {
+                let e = io::Error::last_os_error();
+                return Err(match e.kind() {
+                    io::ErrorKind::WouldBlock => NetlinkError::Timeout,
+                    _ => NetlinkError::Io(e),
+                });
+            }
+        };
+        // SAFETY: the kernel initialised the first `read` bytes.
+        unsafe { self.buffer.set_len(read) };
+        Ok(&self.buffer)
     }
 }
 
@@ -189,16 +246,6 @@ fn nest<T: RtaType, C: RtaType>(
 
 fn protocol(e: impl std::fmt::Display) -> NetlinkError {
     NetlinkError::Protocol(e.to_string())
-}
-
-fn socket_error(e: SocketError) -> NetlinkError {
-    match e {
-        SocketError::Io(e) if matches!(e.kind(), io::ErrorKind::WouldBlock) => {
-            NetlinkError::Timeout
-        }
-        SocketError::Io(e) => NetlinkError::Io(io::Error::new(e.kind(), e.to_string())),
-        other => protocol(other),
-    }
 }
 
 /// A kernel string attribute, without its NUL.

@@ -1,5 +1,6 @@
 use super::*;
 use crate::name::IfName;
+use neli::socket::synchronous::NlSocketHandle;
 
 #[test]
 fn errnos_become_sentences() {
