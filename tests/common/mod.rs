@@ -416,19 +416,23 @@ pub fn run_ok(program: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Deletes namespaces left by earlier test processes that were killed
-/// before their destructors ran.
+/// Deletes the namespaces and temporary directories left by earlier test
+/// processes that were killed before their destructors ran.
 fn remove_leftovers() {
-    let Ok(entries) = std::fs::read_dir("/run/netns") else {
-        return;
+    let dead = |name: &str| {
+        let pid = name.strip_prefix(PREFIX).and_then(|r| r.split('-').next());
+        pid.is_some_and(|pid| !Path::new("/proc").join(pid).exists())
     };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name.strip_prefix(PREFIX).and_then(|r| r.split('-').next()) else {
-            continue;
-        };
-        if !Path::new("/proc").join(pid).exists() {
-            let _ = Command::new("ip").args(["netns", "del", &name]).status();
-        }
+    let names = |dir: &Path| -> Vec<String> {
+        let entries = std::fs::read_dir(dir).into_iter().flatten().flatten();
+        let names = entries.map(|e| e.file_name().to_string_lossy().into_owned());
+        names.filter(|name| dead(name)).collect()
+    };
+    for name in names(Path::new("/run/netns")) {
+        let _ = Command::new("ip").args(["netns", "del", &name]).status();
+    }
+    let tmp = std::env::temp_dir();
+    for path in names(&tmp).into_iter().map(|name| tmp.join(name)) {
+        let _ = std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path));
     }
 }
