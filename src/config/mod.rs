@@ -13,18 +13,14 @@
 //! A key is one line in the table at the bottom of this file.
 
 mod access;
+mod file;
 mod keys;
 mod trust;
 mod values;
 
 use std::fmt;
-use std::fs::File;
-use std::io::{self, Read};
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::io;
 use std::path::Path;
-
-use nix::errno::Errno;
-use nix::fcntl::OFlag;
 
 use crate::glob::Glob;
 use crate::name::IfName;
@@ -117,7 +113,7 @@ impl Config {
         if trusted {
             trust::check_directories(path).map_err(|(dir, why)| fail(dir, why))?;
         }
-        match read_file(path, trusted) {
+        match file::read(path, trusted) {
             Ok(bytes) => Config::parse(&shown, &bytes),
             Err(e) if e.kind() == io::ErrorKind::NotFound && source.may_be_missing() => {
                 Ok(Config {
@@ -125,7 +121,7 @@ impl Config {
                     ..Config::default()
                 })
             }
-            Err(e) => Err(fail(shown, io_sentence(&e))),
+            Err(e) => Err(fail(shown, file::sentence(&e))),
         }
     }
 
@@ -251,49 +247,6 @@ impl Config {
 
     fn section_for(&self, tap: &IfName) -> Option<&Section> {
         self.sections.iter().find(|s| s.glob.matches(tap.as_str()))
-    }
-}
-
-/// Opens without blocking (a FIFO would otherwise hang QEMU) and refuses
-/// anything but a regular file or `/dev/null` (an empty configuration).
-/// `trusted` adds the privileged helper's demands: no symlink, root's file.
-fn read_file(path: &Path, trusted: bool) -> io::Result<Vec<u8>> {
-    const DEV_NULL: u64 = 0x103; // makedev(1, 3)
-    let mut flags = OFlag::O_NONBLOCK;
-    if trusted {
-        flags |= OFlag::O_NOFOLLOW;
-    }
-    let mut file = File::options()
-        .read(true)
-        .custom_flags(flags.bits())
-        .open(path)
-        .map_err(|e| match e.raw_os_error() {
-            Some(code) if trusted && code == Errno::ELOOP as i32 => io::Error::other(
-                "is a symbolic link; a privileged helper reads only root's own file",
-            ),
-            _ => e,
-        })?;
-    let meta = file.metadata()?;
-    let dev_null = meta.file_type().is_char_device() && meta.rdev() == DEV_NULL;
-    if !meta.is_file() && !dev_null {
-        return Err(io::Error::other("not a regular file"));
-    }
-    if trusted {
-        trust::check(&meta).map_err(io::Error::other)?;
-    }
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)?;
-    Ok(bytes)
-}
-
-fn io_sentence(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::NotFound => "no such file".into(),
-        io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => match e.raw_os_error() {
-            Some(errno) => Errno::from_raw(errno).desc().to_ascii_lowercase(),
-            None => e.to_string(),
-        },
     }
 }
 

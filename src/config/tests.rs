@@ -277,6 +277,30 @@ fn missing_default_file_means_defaults_but_a_named_file_must_exist() {
 }
 
 #[test]
+fn a_file_is_read_whole_and_a_huge_one_refused() {
+    let path = std::env::temp_dir().join(format!("vnet-unit-{}.conf", std::process::id()));
+    let text = format!("bridge = br7\n#{}\n", "x".repeat(9000));
+    std::fs::write(&path, &text).unwrap();
+    let config = Config::load(Source::Named(&path)).unwrap();
+    assert_eq!(
+        config.resolve(&name("v"), None).unwrap().bridge.value,
+        name("br7")
+    );
+    // Sparse: a size fstat reports, never allocated.
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len((1 << 20) + 1)
+        .unwrap();
+    let err = Config::load(Source::Named(&path)).unwrap_err();
+    std::fs::remove_file(&path).unwrap();
+    assert!(err
+        .to_string()
+        .ends_with(": larger than 1 MiB: not a configuration file"));
+}
+
+#[test]
 fn edit_distance_basics() {
     assert_eq!(edit_distance("bridge", "brige"), 1);
     assert_eq!(edit_distance("mtu", "mac"), 2);
