@@ -199,11 +199,15 @@ fn print(text: &str) {
     let _ = io::stdout().write_all(text.as_bytes());
 }
 
+/// Logs in our own one-line format at VNET_LOG's level (warn by default).
+/// We read VNET_LOG ourselves: env_logger would print its own complaint
+/// about a bad value, raw and without our name, before our error line.
 fn init_logging(tool: Tool) {
     let name = tool.name();
+    let value = std::env::var_os("VNET_LOG").filter(|v| !v.is_empty());
+    let level = value.as_deref().map(log_level);
     env_logger::Builder::new()
-        .filter_level(log::LevelFilter::Warn)
-        .parse_env(env_logger::Env::new().filter("VNET_LOG"))
+        .filter_level(level.flatten().unwrap_or(log::LevelFilter::Warn))
         .format(move |buf, record| {
             let level = match record.level() {
                 log::Level::Warn => "warning".to_owned(),
@@ -212,6 +216,17 @@ fn init_logging(tool: Tool) {
             writeln!(buf, "{name}: {level}: {}", record.args())
         })
         .init();
+    if let (Some(value), Some(None)) = (value, level) {
+        log::warn!(
+            "VNET_LOG={:?} is not off, error, warn, info or debug; using warn",
+            value.to_string_lossy()
+        );
+    }
+}
+
+/// A level name as README and vnet-ifup(8) list them, in any case.
+fn log_level(value: &OsStr) -> Option<log::LevelFilter> {
+    value.to_str()?.trim().parse().ok()
 }
 
 fn help(tool: Tool) -> String {

@@ -42,6 +42,37 @@ fn help_documents_the_contract() {
     }
 }
 
+/// A VNET_LOG we cannot read is said once, in our format and escaped,
+/// and the error line still follows; a level name in any case is fine.
+#[test]
+fn a_bad_vnet_log_is_a_warning_in_our_own_words() {
+    let with_log = |value: &[u8]| {
+        let out = Command::new(IFDOWN)
+            .arg("a b")
+            .env_clear()
+            .env("VNET_LOG", std::ffi::OsStr::from_bytes(value))
+            .output()
+            .expect("run the binary");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let error = "vnet-ifdown: invalid tap name \"a b\": the name contains whitespace, \
+                 which interface names may not contain\n";
+    for bad in [&b"\x01"[..], b"vnet=debug", b"loud"] {
+        let shown = format!("{:?}", String::from_utf8_lossy(bad));
+        let warning = format!(
+            "vnet-ifdown: warning: VNET_LOG={shown} is not off, error, warn, info or debug; \
+             using warn\n"
+        );
+        assert_eq!(with_log(bad), (Some(2), format!("{warning}{error}")));
+    }
+    for good in [&b""[..], b"off", b"WARN", b"Info", b"debug"] {
+        assert_eq!(with_log(good), (Some(2), error.to_owned()));
+    }
+}
+
 #[test]
 fn non_utf8_tap_is_refused_cleanly() {
     let raw = std::ffi::OsStr::from_bytes(b"vnet\xff0");
