@@ -205,9 +205,9 @@ fn print(text: &str) {
 fn init_logging(tool: Tool) {
     let name = tool.name();
     let value = std::env::var_os("VNET_LOG").filter(|v| !v.is_empty());
-    let level = value.as_deref().map(log_level);
+    let level = value.as_deref().and_then(log_level);
     env_logger::Builder::new()
-        .filter_level(level.flatten().unwrap_or(log::LevelFilter::Warn))
+        .filter_level(level.unwrap_or(log::LevelFilter::Warn))
         .format(move |buf, record| {
             let level = match record.level() {
                 log::Level::Warn => "warning".to_owned(),
@@ -216,7 +216,7 @@ fn init_logging(tool: Tool) {
             writeln!(buf, "{name}: {level}: {}", record.args())
         })
         .init();
-    if let (Some(value), Some(None)) = (value, level) {
+    if let (Some(value), None) = (value, level) {
         log::warn!(
             "VNET_LOG={:?} is not off, error, warn, info or debug; using warn",
             value.to_string_lossy()

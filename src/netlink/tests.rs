@@ -1,6 +1,5 @@
 use super::*;
 use crate::name::IfName;
-use neli::socket::synchronous::NlSocketHandle;
 
 #[test]
 fn errnos_become_sentences() {
@@ -48,10 +47,14 @@ fn a_silent_peer_times_out() {
         );
         return;
     }
-    let silent = NlSocketHandle::connect(NlFamily::Route, None, Groups::empty()).unwrap();
+    let silent = NlSocket::connect(NlFamily::Route, None, Groups::empty()).unwrap();
     let mut nl = Netlink::open(Duration::from_millis(200)).unwrap();
     // Requests now go to `silent`, which never reads them, not to the kernel.
-    connect(nl.socket.as_raw_fd(), &NetlinkAddr::new(silent.pid(), 0)).unwrap();
+    connect(
+        nl.socket.as_raw_fd(),
+        &NetlinkAddr::new(silent.pid().unwrap(), 0),
+    )
+    .unwrap();
     let start = Instant::now();
     let err = nl.link(&IfName::new("vnet0").unwrap()).unwrap_err();
     assert!(matches!(err, NetlinkError::Timeout), "{err:?}");
