@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+pub mod fakeqemu;
 pub mod guest;
 pub mod qemu;
 pub mod qmp;
