@@ -75,7 +75,7 @@ fn one_byte_and_the_attached_tap_arrive_and_the_tap_dies_with_the_fd() {
         IFF_VNET_HDR,
         "--use-vnet on a kernel that has it"
     );
-    assert_eq!(taps(&ns), [name.clone()]);
+    assert_eq!(taps(&ns), std::slice::from_ref(&name));
     let link = ns.link(&name).expect("the tap");
     assert_eq!(link.master.as_deref(), Some("br0"), "{link:?}");
     assert!(link.up, "{link:?}");
