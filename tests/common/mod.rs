@@ -11,6 +11,7 @@ pub mod guest;
 pub mod qemu;
 pub mod qmp;
 pub mod tapfd;
+pub mod users;
 
 use std::collections::BTreeMap;
 use std::os::fd::AsRawFd;
