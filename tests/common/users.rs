@@ -65,9 +65,19 @@ impl Helper {
         syslog
             .set_read_timeout(Some(Duration::from_secs(2)))
             .expect("timeout");
+        // What QEMU and a bridge helper open. /dev/net/tun is 0666 on a
+        // Debian host; the host's may be 0600 here, and stays untouched.
+        fs::create_dir_all(root.join("dev/net")).expect("mkdir");
+        for (node, major, minor) in [("net/tun", "10", "200"), ("null", "1", "3")] {
+            let path = root.join("dev").join(node);
+            super::run_ok(
+                "mknod",
+                &["-m", "666", path.to_str().expect("path"), "c", major, minor],
+            );
+        }
         let helper = Helper { ns, root, syslog };
         helper.config(config);
-        for dir in ["", "bin", "etc", "etc/vnet", "dev"] {
+        for dir in ["", "bin", "etc", "etc/vnet", "dev", "dev/net"] {
             fs::set_permissions(helper.root.join(dir), fs::Permissions::from_mode(0o755))
                 .expect("chmod");
         }
@@ -137,26 +147,15 @@ impl Helper {
     }
 
     /// Starts QEMU as `uid` (no supplementary groups) with `args`, seeing
-    /// the staged /etc and /dev. The staged /dev gets what QEMU opens;
-    /// /dev/net/tun is 0666 on a Debian host (here it may be 0600, and the
-    /// host's stays untouched).
+    /// the staged /etc and /dev, and no VNET_CONFIG (the helper would warn).
     pub fn qemu_as(&self, uid: u32, args: &[&str]) -> Qemu {
-        fs::create_dir_all(self.root.join("dev/net")).expect("mkdir");
-        for (node, major, minor) in [("net/tun", "10", "200"), ("null", "1", "3")] {
-            let path = self.root.join("dev").join(node);
-            if !path.exists() {
-                super::run_ok(
-                    "mknod",
-                    &["-m", "666", path.to_str().expect("path"), "c", major, minor],
-                );
-            }
-        }
         let run = self.root.join(format!("run-{uid}"));
         fs::create_dir_all(&run).expect("mkdir");
         std::os::unix::fs::chown(&run, Some(uid), Some(uid)).expect("chown");
         let root = self.root.display();
         let script = format!(
             "mount --bind {root}/etc /etc && mount --bind {root}/dev /dev && \
+             unset VNET_CONFIG && \
              exec setpriv --reuid={uid} --regid={uid} --clear-groups --pdeathsig KILL \"$@\""
         );
         let launcher = ["/bin/sh", "-c", &script, "sh"];
