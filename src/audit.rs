@@ -4,6 +4,10 @@
 use std::os::unix::net::UnixDatagram;
 
 use std::fmt::Display;
+use std::io::ErrorKind;
+use std::time::Duration;
+
+use log::warn;
 
 use crate::name::IfName;
 use crate::policy::Caller;
@@ -17,8 +21,14 @@ const AUTHPRIV: u8 = 10 << 3;
 const INFO: u8 = 6;
 const WARNING: u8 = 4;
 
+/// How long a syslog daemon that has stopped reading may hold us up: the
+/// socket queues only `net.unix.max_dgram_qlen` datagrams (10 by default),
+/// then blocks its senders, and QEMU waits for us with no timeout.
+const SEND_WAIT: Duration = Duration::from_secs(2);
+
 /// Records one outcome. `done` is the verb for success ("attached").
-/// Without a syslog daemon there is nothing to do: carry on.
+/// Without a syslog daemon there is nothing to do: carry on. A daemon that
+/// does not take the line within [`SEND_WAIT`] costs the line, with a warning.
 pub fn record<E: Display>(
     tool: &str,
     caller: &Caller,
@@ -28,8 +38,17 @@ pub fn record<E: Display>(
     result: &Result<(), E>,
 ) {
     let line = message(tool, std::process::id(), caller, tap, bridge, done, result);
-    if let Ok(socket) = UnixDatagram::unbound() {
-        let _ = socket.send_to(line.as_bytes(), SYSLOG);
+    let Ok(socket) = UnixDatagram::unbound() else {
+        return;
+    };
+    let _ = socket.set_write_timeout(Some(SEND_WAIT));
+    if let Err(e) = socket.send_to(line.as_bytes(), SYSLOG) {
+        if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
+            warn!(
+                "{SYSLOG} did not take the audit line within {} s; it is lost",
+                SEND_WAIT.as_secs()
+            );
+        }
     }
 }
 

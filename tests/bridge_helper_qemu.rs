@@ -211,6 +211,14 @@ fn the_faked_qemu_side_gets_one_byte_and_the_users_attached_tap() {
     );
     let (name, _) = tap_of(&reply.fds[0]);
     assert_eq!(assert_one_attached_tap(&h, "br1", ALICE), name);
+    let line = h.audit();
+    assert!(line.starts_with("<86>vnet-ifup["), "authpriv.info: {line}");
+    assert!(
+        line.ends_with(&format!(
+            "uid=4201 user=alice tap={name} bridge=br1 verdict=attached"
+        )),
+        "{line}"
+    );
     drop(reply);
     assert_taps_vanish(&h);
 
@@ -241,4 +249,74 @@ fn check_tells_a_user_whether_she_may() {
         .one_line()
         .contains("user bob (uid 4202) may not use bridge br0"));
     assert_eq!(taps(&h), Vec::<String>::new());
+}
+
+#[test]
+fn sixty_four_helpers_at_once_for_one_user_make_sixty_four_attached_taps() {
+    let Some(h) = setup(false) else { return };
+    let (replies, audit) = std::thread::scope(|s| {
+        // The test's /dev/log queues 10 lines: read them as they come.
+        let audit = s.spawn(|| h.audits(64));
+        let all: Vec<_> = (0..64)
+            .map(|_| {
+                s.spawn(|| {
+                    let cmd = h.command_as(ALICE, &[], "vnet-ifup", &[]);
+                    fakeqemu::run(cmd, |fd| vec!["--br=br0".into(), format!("--fd={fd}")])
+                })
+            })
+            .collect();
+        let replies: Vec<fakeqemu::Reply> =
+            all.into_iter().map(|t| t.join().expect("thread")).collect();
+        (replies, audit.join().expect("audit thread"))
+    });
+    let mut names: Vec<String> = replies
+        .iter()
+        .map(|r| {
+            r.run.expect(0);
+            assert_eq!((r.bytes.len(), r.fds.len()), (1, 1), "{r:#?}");
+            tap_of(&r.fds[0]).0
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 64, "64 distinct taps: {names:?}");
+    let mut audited: Vec<String> = audit
+        .iter()
+        .map(|line| {
+            let tap = line.split(" tap=").nth(1).and_then(|t| t.split(' ').next());
+            assert!(line.ends_with(" bridge=br0 verdict=attached"), "{line}");
+            tap.expect("tap=").to_owned()
+        })
+        .collect();
+    audited.sort();
+    assert_eq!(audited, names, "one audit line per tap");
+    let links = h.ns.links();
+    for name in &names {
+        let link = &links[name];
+        assert_eq!(
+            (link.master.as_deref(), link.up),
+            (Some("br0"), true),
+            "{name}"
+        );
+    }
+    drop(replies);
+    assert_taps_vanish(&h);
+}
+
+#[test]
+fn a_syslog_that_stopped_reading_costs_the_audit_line_not_the_vm() {
+    let Some(h) = setup(false) else { return };
+    // Fill our /dev/log's queue (net.unix.max_dgram_qlen) and never read it.
+    let sender = std::os::unix::net::UnixDatagram::unbound().expect("socket");
+    sender.set_nonblocking(true).expect("nonblocking");
+    let log = h.root.join("dev/log");
+    while sender.send_to(b"<86>filler", &log).is_ok() {}
+    let cmd = h.command_as(ALICE, &[], "vnet-ifup", &[]);
+    let reply = fakeqemu::run(cmd, |fd| vec!["--br=br0".into(), format!("--fd={fd}")]);
+    reply.run.expect(0);
+    assert_eq!((reply.bytes.len(), reply.fds.len()), (1, 1), "{reply:#?}");
+    assert_eq!(
+        reply.run.one_line(),
+        "vnet-ifup: warning: /dev/log did not take the audit line within 2 s; it is lost"
+    );
 }

@@ -4,6 +4,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::os::fd::RawFd;
+use std::os::unix::ffi::OsStrExt;
 
 use crate::name::{IfName, NameError};
 
@@ -46,7 +47,7 @@ pub enum ArgError {
 /// Whether argv is the bridge-helper form rather than `[--check] TAP`.
 pub fn is_invocation(args: &[OsString]) -> bool {
     args.iter().any(|a| {
-        let a = a.as_encoded_bytes();
+        let a = a.as_bytes();
         a == b"--use-vnet" || a.starts_with(b"--br=") || a.starts_with(b"--fd=")
     })
 }
@@ -58,19 +59,18 @@ pub fn parse(args: &[OsString]) -> Result<Args, ArgError> {
     let (mut use_vnet, mut check) = (false, false);
     let (mut fd, mut bridge): (Option<&OsStr>, Option<&OsStr>) = (None, None);
     for arg in args {
-        let bytes = arg.as_encoded_bytes();
-        let (slot, name) = match bytes {
-            b"--use-vnet" => (Flag(&mut use_vnet), "--use-vnet"),
-            b"--check" => (Flag(&mut check), "--check"),
-            _ if bytes.starts_with(b"--fd=") => (Value(&mut fd, 5), "--fd"),
-            _ if bytes.starts_with(b"--br=") => (Value(&mut bridge, 5), "--br"),
-            _ => return Err(ArgError::Unknown(arg.to_string_lossy().into_owned())),
+        let bytes = arg.as_bytes();
+        let (option, repeated) = match bytes {
+            b"--use-vnet" => ("--use-vnet", std::mem::replace(&mut use_vnet, true)),
+            b"--check" => ("--check", std::mem::replace(&mut check, true)),
+            _ => match (bytes.strip_prefix(b"--fd="), bytes.strip_prefix(b"--br=")) {
+                (Some(value), _) => ("--fd", fd.replace(OsStr::from_bytes(value)).is_some()),
+                (_, Some(value)) => ("--br", bridge.replace(OsStr::from_bytes(value)).is_some()),
+                _ => return Err(ArgError::Unknown(arg.to_string_lossy().into_owned())),
+            },
         };
-        match slot {
-            Flag(seen) if *seen => return Err(ArgError::Repeated(name)),
-            Flag(seen) => *seen = true,
-            Value(Some(_), _) => return Err(ArgError::Repeated(name)),
-            Value(value, skip) => *value = Some(rest(arg, skip)),
+        if repeated {
+            return Err(ArgError::Repeated(option));
         }
     }
     let raw = bridge.ok_or(ArgError::Missing("--br=BRIDGE"))?;
@@ -93,25 +93,12 @@ pub fn parse(args: &[OsString]) -> Result<Args, ArgError> {
     })
 }
 
-enum Slot<'a, 'b> {
-    Flag(&'a mut bool),
-    Value(&'a mut Option<&'b OsStr>, usize),
-}
-use Slot::{Flag, Value};
-
-/// `arg` without its first `skip` bytes, all ASCII (`--fd=`, `--br=`).
-fn rest(arg: &OsStr, skip: usize) -> &OsStr {
-    // SAFETY: the bytes removed are ASCII, so the rest starts at a valid
-    // boundary of the encoding, as `from_encoded_bytes_unchecked` requires.
-    unsafe { OsStr::from_encoded_bytes_unchecked(&arg.as_encoded_bytes()[skip..]) }
-}
-
 /// A descriptor number as QEMU prints it (`%d`): decimal digits, no sign,
 /// no leading zero, at most `i32::MAX`; never 0, 1 or 2.
 fn fd_number(raw: &OsStr) -> Result<RawFd, ArgError> {
     let text = raw.to_string_lossy();
     let bad = || ArgError::BadFd(text.clone().into_owned());
-    let digits = raw.as_encoded_bytes();
+    let digits = raw.as_bytes();
     let canonical = !digits.is_empty()
         && digits.iter().all(u8::is_ascii_digit)
         && (digits[0] != b'0' || digits.len() == 1);
