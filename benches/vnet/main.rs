@@ -8,8 +8,10 @@
 //! interfaces are never touched. Prints the tables and rewrites the
 //! results part of BENCHMARKS.md. `-- --iters N` sets the iterations;
 //! `-- --against DIR` also times DIR/vnet-ifup and DIR/vnet-ifdown (another
-//! build) in the same alternation, for an A/B comparison of a change.
+//! build) in the same alternation, for an A/B comparison of a change;
+//! `-- --only helper` times only the bridge-helper round trip (helper.rs).
 
+mod helper;
 mod measure;
 mod report;
 
@@ -33,12 +35,19 @@ fn main() {
         nix::unistd::geteuid().is_root(),
         "make bench needs root: it makes network namespaces"
     );
-    for tool in ["strace", "brctl"] {
+    // `-- --only helper`: just the bridge-helper table, BENCHMARKS.md untouched.
+    let only_helper = option("--only").as_deref() == Some("helper");
+    for tool in ["strace", "brctl"].into_iter().filter(|_| !only_helper) {
         assert!(
             has(tool),
             "make bench needs {tool} (Debian: strace, bridge-utils)"
         );
     }
+    assert!(
+        Path::new(helper::QEMU_HELPER).exists(),
+        "make bench needs {} (Debian: qemu-system-common)",
+        helper::QEMU_HELPER
+    );
     let floor = Path::new(IFUP).with_file_name("examples/floor");
     assert!(floor.exists(), "{floor:?} missing: run `make bench`");
     let work = Work::new(floor);
@@ -48,7 +57,10 @@ fn main() {
         ("10 interfaces", "10"),
         ("4000 other interfaces", "4000"),
         ("a bridge with 1000 ports", "ports"),
-    ] {
+    ]
+    .into_iter()
+    .filter(|_| !only_helper)
+    {
         fresh_namespace(&work, setup);
         let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
         eprintln!("bench: {label}: {iters} iterations; load average {load}");
@@ -56,10 +68,23 @@ fn main() {
         empty_namespace(&work, setup);
     }
 
-    // Counts, in a last small namespace: they do not depend on the load.
+    // The bridge-helper round trip, then counts, in a last small namespace.
     fresh_namespace(&work, "10");
+    helper::stage_bridge_conf(&work.dir);
+    eprintln!("bench: bridge helper: {iters} iterations");
+    let env = work.env();
+    let env = [(env[0].0, env[0].1.as_str())];
+    let floor = work.floor.to_str().expect("UTF-8 path");
+    let round_trips = helper::time(iters, floor, IFUP, &env);
+    if only_helper {
+        print!("{}", round_trips.render(iters));
+        let _ = std::fs::remove_dir_all(&work.dir);
+        return;
+    }
     let extra = work.extra();
-    let text = report::render(&scenarios, &extra, iters);
+    let mut text = report::render(&scenarios, &extra, iters);
+    text += "\n";
+    text += &round_trips.render(iters);
     print!("{text}");
     report::write_benchmarks_md(&text);
 }
