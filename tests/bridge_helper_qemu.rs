@@ -320,3 +320,38 @@ fn a_syslog_that_stopped_reading_costs_the_audit_line_not_the_vm() {
         "vnet-ifup: warning: /dev/log did not take the audit line within 2 s; it is lost"
     );
 }
+
+#[test]
+fn a_setuid_root_install_serves_the_same_way() {
+    let Some(h) = setup(false) else { return };
+    h.setuid_ifup("vnet-ifup-setuid");
+    let check = h.run_as(
+        ALICE,
+        &[],
+        "vnet-ifup-setuid",
+        &["--check", "--br=br0"],
+        &[],
+    );
+    assert!(
+        check
+            .expect(0)
+            .stdout
+            .contains("capabilities    cap_net_admin (all others dropped)\n"),
+        "{check:#?}"
+    );
+    let cmd = h.command_as(ALICE, &[], "vnet-ifup-setuid", &[]);
+    let reply = fakeqemu::run(cmd, |fd| vec!["--br=br0".into(), format!("--fd={fd}")]);
+    reply.run.expect(0);
+    assert_eq!((reply.bytes.len(), reply.fds.len()), (1, 1), "{reply:#?}");
+    let tap = assert_one_attached_tap(&h, "br0", ALICE);
+    assert!(h.audit().ends_with(&format!(
+        "uid=4201 user=alice tap={tap} bridge=br0 verdict=attached"
+    )));
+    let cmd = h.command_as(BOB, &[], "vnet-ifup-setuid", &[]);
+    let refused = fakeqemu::run(cmd, |fd| vec!["--br=br0".into(), format!("--fd={fd}")]);
+    assert!(refused
+        .refused(1)
+        .contains("user bob (uid 4202) may not use bridge br0"));
+    drop(reply);
+    assert_taps_vanish(&h);
+}

@@ -162,6 +162,14 @@ impl Helper {
         Qemu::spawn_via(&self.ns, &launcher, &run, args, &[])
     }
 
+    /// A setuid-root copy of vnet-ifup, `bin/NAME`, for the other way a
+    /// distribution may install a privileged helper.
+    pub fn setuid_ifup(&self, name: &str) {
+        let copy = self.root.join("bin").join(name);
+        fs::copy(super::IFUP.as_str(), &copy).expect("copy binary");
+        fs::set_permissions(&copy, fs::Permissions::from_mode(0o4755)).expect("chmod u+s");
+    }
+
     /// The path of a capable binary, as a QEMU run by `qemu_as` sees it.
     pub fn bin(&self, name: &str) -> String {
         self.root.join("bin").join(name).display().to_string()
