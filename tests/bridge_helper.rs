@@ -238,3 +238,30 @@ fn check_says_what_would_happen_and_makes_nothing() {
     );
     assert_eq!(ns.snapshot(), before);
 }
+
+#[test]
+fn a_qemu_gone_before_the_tap_arrives_gets_no_tap_left_behind() {
+    let Some(ns) = setup() else { return };
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+    drop(ours);
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&theirs);
+    let mut cmd = ns.command(&IFUP);
+    cmd.args(["--use-vnet", &format!("--fd={fd}"), "--br=br0"]);
+    // SAFETY: fcntl is async-signal-safe; only the child's copy changes.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+            match libc::fcntl(fd, libc::F_SETFD, 0) {
+                -1 => Err(std::io::Error::last_os_error()),
+                _ => Ok(()),
+            }
+        });
+    }
+    let run = common::Run::from(cmd.output().expect("run"));
+    let line = run.expect(1).one_line();
+    assert!(
+        line.starts_with("vnet-ifup: cannot give QEMU tap tap0 on bridge br0: sending it over"),
+        "{line}"
+    );
+    assert!(line.ends_with(": broken pipe; tap0 is deleted"), "{line}");
+    wait_no_taps(&ns);
+}

@@ -53,3 +53,59 @@ impl HelperError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConfigError;
+
+    fn br0() -> IfName {
+        IfName::new("br0").unwrap()
+    }
+
+    #[test]
+    fn exit_codes_and_lines() {
+        let usage = HelperError::Usage(ArgError::Missing("--fd=N"));
+        assert_eq!(usage.exit_code(), 2);
+        let socket = HelperError::Socket {
+            bridge: br0(),
+            reason: NotASocket::Closed(9),
+        };
+        assert_eq!(socket.exit_code(), 2);
+        assert_eq!(
+            socket.to_string(),
+            "cannot give QEMU a tap on bridge br0: --fd: file descriptor 9 is not open"
+        );
+        let config = HelperError::Vnet(Error::Config(ConfigError {
+            path: "f".into(),
+            line: Some(1),
+            msg: "m".into(),
+        }));
+        assert_eq!(config.exit_code(), 2);
+        let tun = HelperError::Tun {
+            bridge: br0(),
+            reason: TunError {
+                step: "creating the tap (TUNSETIFF)",
+                errno: Errno::EPERM,
+            },
+        };
+        assert_eq!(tun.exit_code(), 1);
+        assert_eq!(
+            tun.to_string(),
+            "cannot give QEMU a tap on bridge br0: creating the tap (TUNSETIFF): permission \
+             denied: needs CAP_NET_ADMIN (grant the binary cap_net_admin)"
+        );
+        let send = HelperError::Send {
+            tap: IfName::new("tap3").unwrap(),
+            bridge: br0(),
+            fd: 5,
+            errno: Errno::EPIPE,
+        };
+        assert_eq!(send.exit_code(), 1);
+        assert_eq!(
+            send.to_string(),
+            "cannot give QEMU tap tap3 on bridge br0: sending it over file descriptor 5: \
+             broken pipe; tap3 is deleted"
+        );
+    }
+}
