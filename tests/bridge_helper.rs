@@ -2,12 +2,13 @@
 //! side (a socketpair, and recvmsg on its other end) inside the test's
 //! namespace: exactly one byte and one descriptor arrive on success, that
 //! descriptor is the tap `ip` shows attached, and every refusal sends
-//! nothing and leaves nothing behind. Real QEMU, ordinary users and 64 helpers at once are in
-//! tests/bridge_helper_qemu.rs.
+//! nothing and leaves nothing behind. Real QEMU is in
+//! tests/bridge_helper_qemu.rs; ordinary users, setuid and 64 helpers at
+//! once in tests/bridge_helper_users.rs.
 
 mod common;
 
-use common::fakeqemu::{self, tap_of, Reply};
+use common::fakeqemu::{self, assert_one_attached_tap, tap_of, taps, wait_no_taps, Reply};
 use common::{Netns, IFUP};
 
 /// `IFF_TAP`, `IFF_NO_PI`, `IFF_VNET_HDR` as TUNGETIFF reports them.
@@ -37,29 +38,6 @@ fn helper(ns: &Netns, bridge: &str, env: &[(&str, &str)]) -> Reply {
     })
 }
 
-/// Waits (at most 10 s) until no tap is left. Closing the last copy of a
-/// tap's descriptor deletes it; a child another test thread is forking
-/// holds copies of all our descriptors until its exec closes them.
-fn wait_no_taps(ns: &Netns) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !taps(ns).is_empty() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "taps left behind: {:?}",
-            taps(ns)
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
-
-/// The tap names in `ns` that start with "tap".
-fn taps(ns: &Netns) -> Vec<String> {
-    ns.links()
-        .into_keys()
-        .filter(|n| n.starts_with("tap"))
-        .collect()
-}
-
 #[test]
 fn one_byte_and_the_attached_tap_arrive_and_the_tap_dies_with_the_fd() {
     let Some(ns) = setup() else { return };
@@ -75,20 +53,8 @@ fn one_byte_and_the_attached_tap_arrive_and_the_tap_dies_with_the_fd() {
         IFF_VNET_HDR,
         "--use-vnet on a kernel that has it"
     );
-    assert_eq!(taps(&ns), std::slice::from_ref(&name));
-    let link = ns.link(&name).expect("the tap");
-    assert_eq!(link.master.as_deref(), Some("br0"), "{link:?}");
-    assert!(link.up, "{link:?}");
-    assert_eq!(link.mtu, 9000, "the bridge's MTU");
-    assert!(link.mac.starts_with("fe:"), "{link:?}");
-    let details = ns.ip(&["-d", "link", "show", "dev", &name]);
-    assert!(details.contains("persist off"), "{details}");
     // iproute2 names uid 0 if /etc/passwd does (the kernel-matrix guests have none).
-    assert!(
-        details.contains("user root group root") || details.contains("user 0 group 0"),
-        "{details}"
-    );
-
+    assert_eq!(assert_one_attached_tap(&ns, "br0", &["root", "0"]), name);
     drop(reply);
     wait_no_taps(&ns);
 }

@@ -2,25 +2,17 @@
 //! `netdev_add` of type bridge) run by an ordinary user against a setcap'd
 //! copy of vnet-ifup: the tap appears attached and owned by the user, and
 //! disappears when QEMU lets go of it. Refusals reach QEMU's stderr as
-//! vnet's line, and no tap is left. A faked QEMU side checks, as the same
-//! user, what crosses the socket.
+//! vnet's line, and no tap is left.
 
 mod common;
 
-use common::fakeqemu::{self, tap_of};
-use common::users::{Helper, ALICE, BOB, KVM};
+use common::fakeqemu::{assert_one_attached_tap, taps, wait_no_taps};
+use common::users::{Helper, ACL, ALICE, BOB};
 use serde_json::json;
 
-const ACL: &str = "\
-[access br0]
-allow = alice
-[access br*]
-allow = @kvm
-deny = bob
-";
-
-/// A staged namespace (bridges br0 and br1, capable binaries) whose br0
-/// has MTU 9000, or `None` when this machine cannot run the test.
+/// A staged namespace (bridges br0 and br1, capable binaries, the rules
+/// of `users::ACL`) whose br0 has MTU 9000, or `None` when this machine
+/// cannot run the test.
 fn setup(qemu: bool) -> Option<Helper> {
     let h = Helper::new(ACL)?;
     if qemu && !common::qemu::available() {
@@ -28,44 +20,6 @@ fn setup(qemu: bool) -> Option<Helper> {
     }
     h.ns.ip(&["link", "set", "br0", "mtu", "9000"]);
     Some(h)
-}
-
-/// The names of the taps in the namespace (helper taps are tapN).
-fn taps(h: &Helper) -> Vec<String> {
-    let links = h.ns.links().into_keys();
-    links.filter(|n| n.starts_with("tap")).collect()
-}
-
-/// Asserts the only tap is attached to `bridge`, up, with its MTU and a
-/// `fe:` MAC, and owned by `uid`; returns its name.
-fn assert_one_attached_tap(h: &Helper, bridge: &str, uid: u32) -> String {
-    let taps = taps(h);
-    assert_eq!(taps.len(), 1, "{taps:?}");
-    let tap = taps[0].clone();
-    let link = h.ns.link(&tap).expect("tap");
-    assert_eq!(
-        (link.master.as_deref(), link.up),
-        (Some(bridge), true),
-        "{link:?}"
-    );
-    assert_eq!(link.mtu, h.ns.link(bridge).expect("bridge").mtu, "{link:?}");
-    assert!(link.mac.starts_with("fe:"), "{link:?}");
-    let details = h.ns.ip(&["-d", "link", "show", "dev", &tap]);
-    assert!(
-        details.contains(&format!(" user {uid} group {uid} ")),
-        "{details}"
-    );
-    assert!(details.contains("persist off"), "{details}");
-    tap
-}
-
-/// Waits (at most 10 s) until no tap is left: QEMU's exit closes the fd.
-fn assert_taps_vanish(h: &Helper) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !taps(h).is_empty() {
-        assert!(std::time::Instant::now() < deadline, "left: {:?}", taps(h));
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
 }
 
 #[test]
@@ -80,7 +34,7 @@ fn netdev_bridge_as_an_allowed_user_gives_qemu_an_attached_tap_of_hers() {
     ];
     let mut qemu = h.qemu_as(ALICE, &args);
     let qmp = qemu.qmp();
-    let tap = assert_one_attached_tap(&h, "br0", ALICE);
+    let tap = assert_one_attached_tap(&h.ns, "br0", &["4201"]);
     let line = h.audit();
     assert!(
         line.ends_with(&format!(
@@ -90,7 +44,7 @@ fn netdev_bridge_as_an_allowed_user_gives_qemu_an_attached_tap_of_hers() {
     );
     let run = qemu.quit(qmp);
     assert_eq!((run.code, run.stderr.as_str()), (Some(0), ""), "{run:#?}");
-    assert_taps_vanish(&h);
+    wait_no_taps(&h.ns);
 }
 
 #[test]
@@ -113,7 +67,7 @@ fn netdev_tap_with_helper_and_br_does_the_same() {
         ),
         "{run:#?}"
     );
-    assert_eq!(taps(&h), Vec::<String>::new());
+    assert_eq!(taps(&h.ns), Vec::<String>::new());
 
     let netdev = format!("tap,id=n0,br=br0,helper={}", h.bin("vnet-ifup"));
     let args = [
@@ -124,9 +78,9 @@ fn netdev_tap_with_helper_and_br_does_the_same() {
     ];
     let mut qemu = h.qemu_as(ALICE, &args);
     let qmp = qemu.qmp();
-    assert_one_attached_tap(&h, "br0", ALICE);
+    assert_one_attached_tap(&h.ns, "br0", &["4201"]);
     qemu.quit(qmp).expect(0);
-    assert_taps_vanish(&h);
+    wait_no_taps(&h.ns);
 }
 
 #[test]
@@ -139,9 +93,9 @@ fn qmp_netdev_add_of_type_bridge_and_netdev_del() {
         "netdev_add",
         json!({"type": "bridge", "id": "h0", "br": "br0", "helper": helper}),
     );
-    let tap = assert_one_attached_tap(&h, "br0", ALICE);
+    let tap = assert_one_attached_tap(&h.ns, "br0", &["4201"]);
     qmp.ok("netdev_del", json!({"id": "h0"}));
-    assert_taps_vanish(&h);
+    wait_no_taps(&h.ns);
     assert!(h
         .audit()
         .contains(&format!("tap={tap} bridge=br0 verdict=attached")));
@@ -151,7 +105,7 @@ fn qmp_netdev_add_of_type_bridge_and_netdev_del() {
         json!({"type": "bridge", "id": "h1", "br": "br7", "helper": helper}),
     );
     assert!(refused.is_err(), "{refused:?}");
-    assert_eq!(taps(&h), Vec::<String>::new());
+    assert_eq!(taps(&h.ns), Vec::<String>::new());
     qemu.quit(qmp).expect(0);
 }
 
@@ -171,7 +125,7 @@ fn multiqueue_is_refused_by_qemu_and_leaves_no_tap() {
         run.stderr.contains("queues="),
         "QEMU's own refusal: {run:#?}"
     );
-    assert_eq!(taps(&h), Vec::<String>::new());
+    assert_eq!(taps(&h.ns), Vec::<String>::new());
 }
 
 #[test]
@@ -192,166 +146,6 @@ fn refusals_reach_qemu_and_leave_the_bridge_as_it_was() {
         assert_eq!(run.stderr.lines().next(), Some(line), "{run:#?}");
         assert!(run.stderr.contains("bridge helper failed"), "{run:#?}");
     }
-    assert_eq!(taps(&h), Vec::<String>::new());
+    assert_eq!(taps(&h.ns), Vec::<String>::new());
     assert_eq!(h.ns.snapshot(), before);
-}
-
-#[test]
-fn the_faked_qemu_side_gets_one_byte_and_the_users_attached_tap() {
-    let Some(h) = setup(false) else { return };
-    let cmd = h.command_as(ALICE, &[KVM], "vnet-ifup", &[]);
-    let reply = fakeqemu::run(cmd, |fd| {
-        vec!["--br=br1".into(), "--use-vnet".into(), format!("--fd={fd}")]
-    });
-    reply.run.expect(0);
-    assert_eq!(
-        (reply.bytes.as_slice(), reply.fds.len()),
-        (&[0u8][..], 1),
-        "{reply:#?}"
-    );
-    let (name, _) = tap_of(&reply.fds[0]);
-    assert_eq!(assert_one_attached_tap(&h, "br1", ALICE), name);
-    let line = h.audit();
-    assert!(line.starts_with("<86>vnet-ifup["), "authpriv.info: {line}");
-    assert!(
-        line.ends_with(&format!(
-            "uid=4201 user=alice tap={name} bridge=br1 verdict=attached"
-        )),
-        "{line}"
-    );
-    drop(reply);
-    assert_taps_vanish(&h);
-
-    // A user who may not: nothing crosses the socket.
-    let cmd = h.command_as(BOB, &[KVM], "vnet-ifup", &[]);
-    let reply = fakeqemu::run(cmd, |fd| vec!["--br=br1".into(), format!("--fd={fd}")]);
-    assert!(reply
-        .refused(1)
-        .ends_with("denied by /etc/vnet/vnet.conf:5"));
-    assert_eq!(taps(&h), Vec::<String>::new());
-}
-
-#[test]
-fn check_tells_a_user_whether_she_may() {
-    let Some(h) = setup(false) else { return };
-    let run = h.run_as(ALICE, &[], "vnet-ifup", &["--check", "--br=br0"], &[]);
-    run.expect(0);
-    for line in [
-        "caller          user alice (uid 4201), groups 4201\n",
-        "access          allowed to use bridge br0\n",
-        "                4. attaching the tap to br0\n",
-    ] {
-        assert!(run.stdout.contains(line), "{line}in\n{}", run.stdout);
-    }
-    let run = h.run_as(BOB, &[], "vnet-ifup", &["--check", "--br=br0"], &[]);
-    assert!(run
-        .expect(1)
-        .one_line()
-        .contains("user bob (uid 4202) may not use bridge br0"));
-    assert_eq!(taps(&h), Vec::<String>::new());
-}
-
-#[test]
-fn sixty_four_helpers_at_once_for_one_user_make_sixty_four_attached_taps() {
-    let Some(h) = setup(false) else { return };
-    let (replies, audit) = std::thread::scope(|s| {
-        // The test's /dev/log queues 10 lines: read them as they come.
-        let audit = s.spawn(|| h.audits(64));
-        let all: Vec<_> = (0..64)
-            .map(|_| {
-                s.spawn(|| {
-                    let cmd = h.command_as(ALICE, &[], "vnet-ifup", &[]);
-                    fakeqemu::run(cmd, |fd| vec!["--br=br0".into(), format!("--fd={fd}")])
-                })
-            })
-            .collect();
-        let replies: Vec<fakeqemu::Reply> =
-            all.into_iter().map(|t| t.join().expect("thread")).collect();
-        (replies, audit.join().expect("audit thread"))
-    });
-    let mut names: Vec<String> = replies
-        .iter()
-        .map(|r| {
-            r.run.expect(0);
-            assert_eq!((r.bytes.len(), r.fds.len()), (1, 1), "{r:#?}");
-            tap_of(&r.fds[0]).0
-        })
-        .collect();
-    names.sort();
-    names.dedup();
-    assert_eq!(names.len(), 64, "64 distinct taps: {names:?}");
-    let mut audited: Vec<String> = audit
-        .iter()
-        .map(|line| {
-            let tap = line.split(" tap=").nth(1).and_then(|t| t.split(' ').next());
-            assert!(line.ends_with(" bridge=br0 verdict=attached"), "{line}");
-            tap.expect("tap=").to_owned()
-        })
-        .collect();
-    audited.sort();
-    assert_eq!(audited, names, "one audit line per tap");
-    let links = h.ns.links();
-    for name in &names {
-        let link = &links[name];
-        assert_eq!(
-            (link.master.as_deref(), link.up),
-            (Some("br0"), true),
-            "{name}"
-        );
-    }
-    drop(replies);
-    assert_taps_vanish(&h);
-}
-
-#[test]
-fn a_syslog_that_stopped_reading_costs_the_audit_line_not_the_vm() {
-    let Some(h) = setup(false) else { return };
-    // Fill our /dev/log's queue (net.unix.max_dgram_qlen) and never read it.
-    let sender = std::os::unix::net::UnixDatagram::unbound().expect("socket");
-    sender.set_nonblocking(true).expect("nonblocking");
-    let log = h.root.join("dev/log");
-    while sender.send_to(b"<86>filler", &log).is_ok() {}
-    let cmd = h.command_as(ALICE, &[], "vnet-ifup", &[]);
-    let reply = fakeqemu::run(cmd, |fd| vec!["--br=br0".into(), format!("--fd={fd}")]);
-    reply.run.expect(0);
-    assert_eq!((reply.bytes.len(), reply.fds.len()), (1, 1), "{reply:#?}");
-    assert_eq!(
-        reply.run.one_line(),
-        "vnet-ifup: warning: /dev/log did not take the audit line within 2 s; it is lost"
-    );
-}
-
-#[test]
-fn a_setuid_root_install_serves_the_same_way() {
-    let Some(h) = setup(false) else { return };
-    h.setuid_ifup("vnet-ifup-setuid");
-    let check = h.run_as(
-        ALICE,
-        &[],
-        "vnet-ifup-setuid",
-        &["--check", "--br=br0"],
-        &[],
-    );
-    assert!(
-        check
-            .expect(0)
-            .stdout
-            .contains("capabilities    cap_net_admin (all others dropped)\n"),
-        "{check:#?}"
-    );
-    let cmd = h.command_as(ALICE, &[], "vnet-ifup-setuid", &[]);
-    let reply = fakeqemu::run(cmd, |fd| vec!["--br=br0".into(), format!("--fd={fd}")]);
-    reply.run.expect(0);
-    assert_eq!((reply.bytes.len(), reply.fds.len()), (1, 1), "{reply:#?}");
-    let tap = assert_one_attached_tap(&h, "br0", ALICE);
-    assert!(h.audit().ends_with(&format!(
-        "uid=4201 user=alice tap={tap} bridge=br0 verdict=attached"
-    )));
-    let cmd = h.command_as(BOB, &[], "vnet-ifup-setuid", &[]);
-    let refused = fakeqemu::run(cmd, |fd| vec!["--br=br0".into(), format!("--fd={fd}")]);
-    assert!(refused
-        .refused(1)
-        .contains("user bob (uid 4202) may not use bridge br0"));
-    drop(reply);
-    assert_taps_vanish(&h);
 }

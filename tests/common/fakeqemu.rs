@@ -1,7 +1,8 @@
 //! QEMU's side of the bridge-helper protocol, faked: a Unix stream
 //! socketpair, one end passed to the helper as `--fd=N` (as
 //! `net_bridge_run_helper()` does), and everything that arrives on the
-//! other end read with recvmsg once the helper has exited.
+//! other end read with recvmsg once the helper has exited. Also what QEMU
+//! expects of the tap it gets, by the `ip` oracle.
 
 use std::io::IoSliceMut;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -11,7 +12,7 @@ use std::process::Command;
 
 use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
 
-use super::Run;
+use super::{Netns, Run};
 
 /// What the helper did, and what reached QEMU's end of the socket.
 #[derive(Debug)]
@@ -122,4 +123,46 @@ pub fn tap_of(fd: &OwnedFd) -> (String, u16) {
         String::from_utf8_lossy(&req.name[..len]).into_owned(),
         req.flags,
     )
+}
+
+/// The helper taps (the kernel names them tapN) in `ns`.
+pub fn taps(ns: &Netns) -> Vec<String> {
+    let links = ns.links().into_keys();
+    links.filter(|n| n.starts_with("tap")).collect()
+}
+
+/// Waits (at most 10 s) until no helper tap is left. Closing the last copy
+/// of a tap's descriptor deletes it; QEMU may take a moment to exit, and a
+/// child another test thread is forking holds copies of all our
+/// descriptors until its exec closes them.
+pub fn wait_no_taps(ns: &Netns) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !taps(ns).is_empty() {
+        let left = taps(ns);
+        assert!(std::time::Instant::now() < deadline, "taps left: {left:?}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Asserts the only helper tap in `ns` is attached to `bridge`, up, with
+/// the bridge's MTU and an `fe:` MAC, not persistent, and owned (user and
+/// group) by one of `owners` as `ip -d` prints it; returns its name.
+pub fn assert_one_attached_tap(ns: &Netns, bridge: &str, owners: &[&str]) -> String {
+    let taps = taps(ns);
+    assert_eq!(taps.len(), 1, "{taps:?}");
+    let tap = taps[0].clone();
+    let link = ns.link(&tap).expect("tap");
+    let attached = (link.master.as_deref(), link.up);
+    assert_eq!(attached, (Some(bridge), true), "{link:?}");
+    assert_eq!(link.mtu, ns.link(bridge).expect("bridge").mtu, "{link:?}");
+    assert!(link.mac.starts_with("fe:"), "{link:?}");
+    let details = ns.ip(&["-d", "link", "show", "dev", &tap]);
+    assert!(details.contains("persist off"), "{details}");
+    assert!(
+        owners
+            .iter()
+            .any(|o| details.contains(&format!(" user {o} group {o} "))),
+        "owned by one of {owners:?}: {details}"
+    );
+    tap
 }

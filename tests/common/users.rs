@@ -14,6 +14,15 @@ use std::time::Duration;
 use super::qemu::Qemu;
 use super::{Netns, Run};
 
+/// The `[access]` rules the bridge-helper suites run under.
+pub const ACL: &str = "\
+[access br0]
+allow = alice
+[access br*]
+allow = @kvm
+deny = bob
+";
+
 pub const ALICE: u32 = 4201;
 pub const BOB: u32 = 4202;
 pub const KVM: u32 = 4300;
