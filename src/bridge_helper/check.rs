@@ -4,36 +4,11 @@
 
 use std::fmt::Write;
 
-use nix::unistd::{getgid, getuid};
-
+use super::preflight::{self, fresh_tap};
 use super::{pattern, settings, Args, HelperError};
 use crate::check::{helper_lines, W};
 use crate::cli::Env;
-use crate::error::{Error, Failure};
-use crate::ifup;
-use crate::netlink::{Link, Netlink, Tun};
-use crate::policy::{self, Action, Caller};
-
-/// What a fresh tap looks like to the policy: the tun driver makes it
-/// down, with MTU 1500 and a random locally administered MAC address.
-fn fresh_tap() -> Link {
-    Link {
-        index: 0,
-        name: pattern().to_string(),
-        kind: Some("tun".into()),
-        tun: Some(Tun {
-            tap: true,
-            owner: Some(getuid().as_raw()),
-            group: Some(getgid().as_raw()),
-        }),
-        bridge: None,
-        mtu: 1500,
-        mac: Some([0x02, 0, 0, 0, 0, 0]),
-        master: None,
-        up: false,
-        loopback: false,
-    }
-}
+use crate::policy::{Action, Caller};
 
 /// The report; a refusal ends it with the error the real run would print.
 pub fn report(
@@ -65,13 +40,7 @@ pub fn report(
     for (key, value, origin) in resolved.rows() {
         let _ = writeln!(out, "{key:<W$}{value:<10} ({origin})");
     }
-    let fail = |reason| HelperError::Vnet(Error::attach(&tap.name, bridge, reason));
-    let mut nl = Netlink::connect().map_err(|e| fail(Failure::Socket(e)))?;
-    let found = match ifup::find(&mut nl, "bridge", bridge) {
-        Err(Failure::Missing { .. }) if resolved.create_bridge.value => None,
-        other => Some(other.map_err(fail)?),
-    };
-    let Some(found) = found else {
+    let Some(plan) = preflight::plan(bridge, &resolved)? else {
         let _ = writeln!(
             out,
             "{:<W$}none yet: bridge {bridge} will be created (create-bridge = yes)",
@@ -79,8 +48,6 @@ pub fn report(
         );
         return Ok(());
     };
-    let plan = policy::plan_attach(&tap, &found, None, &resolved)
-        .map_err(|r| fail(Failure::Refused(r)))?;
     if plan.bridge_down {
         let _ = writeln!(out, "{:<W$}bridge {bridge} is down", "warning");
     }

@@ -10,12 +10,14 @@
 //! this mode: closing the descriptor deletes the tap.
 //!
 //! Order: arguments checked in full (pure), the socket checked (fstat,
-//! getsockopt), configuration and `[access]` rules, then the tap is made,
-//! then the plan runs, then the descriptor is sent.
+//! getsockopt), configuration and `[access]` rules, the bridge looked up
+//! and the attach planned for a tap-to-be; only then is the tap made, the
+//! plan run on it, and its descriptor sent.
 
 mod args;
 mod check;
 mod error;
+mod preflight;
 
 use std::ffi::OsString;
 use std::os::fd::{AsFd, RawFd};
@@ -81,6 +83,7 @@ fn serve(
 ) -> Result<(), HelperError> {
     let bridge = &args.bridge;
     let (_, settings) = settings(bridge, env, caller)?;
+    preflight::plan(bridge, &settings)?;
     let request = tun::Request {
         pattern: &pattern(),
         vnet_hdr: args.use_vnet,
