@@ -1,10 +1,9 @@
 //! The privileged helper's audit trail: every attach, detach and refusal
 //! goes to syslog (facility authpriv), as sudo's do.
 
-use std::os::unix::net::UnixDatagram;
-
 use std::fmt::Display;
 use std::io::ErrorKind;
+use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
 
 use log::warn;
