@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::libvirt::{self, domain, ethernet, ran, Libvirtd, DAEMON_ENV};
+use common::libvirt::{self, domain, ethernet, interface, ran, Libvirtd, DAEMON_ENV};
 use common::{Netns, IFDOWN, IFUP};
 use serde_json::Value;
 
@@ -47,13 +47,6 @@ fn assert_attached(ns: &Netns, tap: &str, bridge: &str, mac: &str) {
     assert_eq!(ns.ip(&["link", "show", "master", "br0"]), "");
 }
 
-/// The tun driver's view of `tap`: `ip -d -j`'s `info_data`.
-fn tun_info(ns: &Netns, tap: &str) -> Value {
-    let out = ns.ip(&["-d", "-j", "link", "show", "dev", tap]);
-    let all: Value = serde_json::from_str(&out).expect("ip -j output");
-    all[0]["linkinfo"]["info_data"].clone()
-}
-
 /// Asserts libvirtd ran `script` once for `tap` and it succeeded quietly;
 /// returns that run.
 fn ran_once(vm: &Libvirtd, script: &str, tap: &str) -> libvirt::Ran {
@@ -91,17 +84,6 @@ fn an_ethernet_interface_joins_the_match_bridge_and_goes_with_the_domain() {
     let nic = ethernet("52:54:00:12:34:56", "<target dev='vm-web0'/>");
     vm.create(&domain("web", &nic)).expect(0);
     assert_attached(&vm.ns, "vm-web0", "lan", "52:54:00:12:34:56");
-    // libvirt makes the tap without an owner or group: it runs the
-    // scripts as root, so vnet's ownership rules never apply.
-    let tun = tun_info(&vm.ns, "vm-web0");
-    assert_eq!(
-        (&tun["type"], &tun["persist"]),
-        (&"tap".into(), &false.into())
-    );
-    assert!(
-        tun.get("user").is_none() && tun.get("group").is_none(),
-        "{tun}"
-    );
     ran_once(&vm, &IFUP, "vm-web0");
 
     vm.virsh(&["destroy", "web"]).expect(0);
@@ -123,6 +105,36 @@ fn an_ethernet_interface_joins_the_match_bridge_and_goes_with_the_domain() {
 }
 
 #[test]
+fn libvirt_hands_the_script_its_own_tap_up_and_a_given_tap_untouched() {
+    let Some(vm) = setup(CONF, &[]) else { return };
+    vm.ns.add_tap("vm-own0");
+    let own = vm.ns.link("vm-own0").expect("tap");
+    let probe = vm.probe_script();
+    let nics = interface("52:54:00:12:34:56", "<target dev='vm-web0'/>", &probe)
+        + &interface(&own.mac, "<target dev='vm-own0' managed='no'/>", &probe);
+    vm.create(&domain("probe", &nics)).expect(0);
+    let flags = |v: &Value| v["flags"].as_array().expect("flags").contains(&"UP".into());
+
+    let made = vm.probed("vm-web0");
+    assert!(flags(&made), "{made}");
+    assert_eq!(made["address"], "fe:54:00:12:34:56", "{made}");
+    assert!(made.get("master").is_none(), "{made}");
+    // No owner or group: libvirt runs the scripts as root, so vnet's
+    // ownership rules never apply.
+    let tun = &made["linkinfo"]["info_data"];
+    assert!(
+        tun.get("user").is_none() && tun.get("group").is_none(),
+        "{tun}"
+    );
+
+    // A managed='no' tap is handed over as it was: down, its own MAC.
+    let given = vm.probed("vm-own0");
+    assert!(!flags(&given), "{given}");
+    assert_eq!(given["address"], own.mac.as_str(), "{given}");
+    assert_eq!(vm.ns.link("vm-own0"), Some(own), "libvirt changed it");
+}
+
+#[test]
 fn a_tap_given_with_managed_no_is_attached_then_left_detached_and_down() {
     let Some(vm) = setup(CONF, &[]) else { return };
     vm.ns.add_tap("vm-own0");
@@ -136,6 +148,8 @@ fn a_tap_given_with_managed_no_is_attached_then_left_detached_and_down() {
     let link = vm.ns.link("vm-own0").expect("a managed='no' tap stays");
     assert_eq!((link.up, link.master.as_deref()), (false, None), "{link:?}");
     assert_eq!(vm.ns.bridge(&["link", "show", "dev", "vm-own0"]), "");
+    // It keeps the MTU and the fe: MAC that vnet-ifup gave it.
+    assert_eq!((link.mtu, &link.mac[..3]), (9000, "fe:"), "{link:?}");
     ran_once(&vm, &IFDOWN, "vm-own0");
     assert!(!vm.log().contains("delete device: 'vm-own0'"));
     assert_no_script_error(&vm);
