@@ -7,7 +7,9 @@
 
 mod common;
 
-use common::libvirt::{self, domain, ethernet, interface, ran, Libvirtd, DAEMON_ENV};
+use common::libvirt::domain::{domain, ethernet, interface};
+use common::libvirt::log::{assert_no_script_error, line_of, ran, ran_once};
+use common::libvirt::{self, Libvirtd, DAEMON_ENV};
 use common::{Netns, IFDOWN, IFUP};
 use serde_json::Value;
 
@@ -28,9 +30,6 @@ fn setup(vnet_conf: &str, env: &[(&str, &str)]) -> Option<Libvirtd> {
 /// `[match]` picks `lan` for the `vm-` taps; the global bridge is `br0`.
 const CONF: &str = "bridge = br0\n[match vm-*]\nbridge = lan\n";
 
-/// What a script run that succeeded quietly looks like in libvirtd's log.
-const QUIET_SUCCESS: &str = "status 0, stdout: '' stderr: ''";
-
 /// Asserts `tap` is up on `bridge` with the bridge's MTU and libvirt's MAC
 /// with `fe` as its first octet, and nothing is on `br0`.
 fn assert_attached(ns: &Netns, tap: &str, bridge: &str, mac: &str) {
@@ -45,37 +44,6 @@ fn assert_attached(ns: &Netns, tap: &str, bridge: &str, mac: &str) {
     let port = ns.bridge(&["link", "show", "dev", tap]);
     assert!(port.contains(&format!("master {bridge}")), "{port}");
     assert_eq!(ns.ip(&["link", "show", "master", "br0"]), "");
-}
-
-/// Asserts libvirtd ran `script` once for `tap` and it succeeded quietly;
-/// returns that run.
-fn ran_once(vm: &Libvirtd, script: &str, tap: &str) -> libvirt::Ran {
-    let log = vm.log();
-    let all = ran(&log, script).into_iter();
-    let mut runs: Vec<_> = all
-        .filter(|r| r.command.ends_with(&format!(" {script} {tap}")))
-        .collect();
-    assert_eq!(runs.len(), 1, "{script} {tap} runs: {runs:#?}\n{log}");
-    let run = runs.remove(0);
-    assert_eq!(run.result, QUIET_SUCCESS, "{run:?}");
-    run
-}
-
-/// Asserts libvirtd logged no error about either script.
-fn assert_no_script_error(vm: &Libvirtd) {
-    let log = vm.log();
-    let errors = log.lines().filter(|l| l.contains(" error : "));
-    let ours: Vec<&str> = errors
-        .filter(|l| l.contains(IFUP.as_str()) || l.contains(IFDOWN.as_str()))
-        .collect();
-    assert!(ours.is_empty(), "{ours:#?}");
-}
-
-/// The log line number of the first line containing `needle`.
-fn line_of(log: &str, needle: &str) -> usize {
-    log.lines()
-        .position(|l| l.contains(needle))
-        .unwrap_or_else(|| panic!("no {needle:?} in libvirtd's log:\n{log}"))
 }
 
 #[test]

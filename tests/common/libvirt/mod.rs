@@ -13,7 +13,6 @@
 //! outside by its path. The host's files are never written.
 
 use std::fs::File;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -23,7 +22,10 @@ use nix::sys::prctl::set_pdeathsig;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use super::{Netns, Run, IFDOWN, IFUP};
+pub mod domain;
+pub mod log;
+
+use super::{Netns, Run};
 
 /// How long libvirtd gets to make its socket, and a virsh command to
 /// finish (the first one waits while libvirtd probes QEMU under TCG).
@@ -210,102 +212,4 @@ impl Drop for Libvirtd {
         let _ = self.daemon.kill();
         let _ = self.daemon.wait();
     }
-}
-
-/// A paused TCG domain with no disk and `interfaces` as its only devices
-/// besides what libvirt adds.
-pub fn domain(name: &str, interfaces: &str) -> String {
-    format!(
-        "<domain type='qemu'>
-  <name>{name}</name>
-  <memory unit='MiB'>64</memory>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-{interfaces}  </devices>
-</domain>
-"
-    )
-}
-
-/// README's `<interface type='ethernet'>` with the binaries under test as
-/// its scripts; `target` is the `<target>` element.
-pub fn ethernet(mac: &str, target: &str) -> String {
-    let scripts = format!(
-        "<script path='{}'/>\n      <downscript path='{}'/>",
-        *IFUP, *IFDOWN
-    );
-    interface(mac, target, &scripts)
-}
-
-/// An `<interface type='ethernet'>` with `scripts` as its script elements.
-/// `<rom enabled='no'/>` spares QEMU an iPXE image it would never run.
-pub fn interface(mac: &str, target: &str, scripts: &str) -> String {
-    format!(
-        "    <interface type='ethernet'>
-      <mac address='{mac}'/>
-      {target}
-      <model type='virtio'/>
-      <rom enabled='no'/>
-      {scripts}
-    </interface>
-"
-    )
-}
-
-impl Libvirtd {
-    /// A `<script>` that records what `ip -d -j link` says of its tap when
-    /// libvirt runs it; [`Libvirtd::probed`] reads that back.
-    pub fn probe_script(&self) -> String {
-        let path = self.dir.join("probe.sh");
-        let text = "#!/bin/sh\nexec ip -d -j link show dev \"$1\" > \"/run/probe-$1.json\"\n";
-        std::fs::write(&path, text).expect("write the probe");
-        std::fs::set_permissions(&path, PermissionsExt::from_mode(0o755)).expect("chmod");
-        format!("<script path='{}'/>", path.display())
-    }
-
-    /// What the probe script saw of `tap`.
-    pub fn probed(&self, tap: &str) -> serde_json::Value {
-        let path = self.dir.join(format!("run/probe-{tap}.json"));
-        let text = std::fs::read_to_string(&path).expect("the probe's output");
-        serde_json::from_str::<serde_json::Value>(&text).expect("ip -j output")[0].clone()
-    }
-}
-
-/// One command libvirtd ran, from its debug log.
-#[derive(Debug)]
-pub struct Ran {
-    /// The log's line number of "About to run".
-    pub line: usize,
-    /// The environment and argv, as libvirt logs them.
-    pub command: String,
-    /// "status N, stdout: '...' stderr: '...'" (its first line).
-    pub result: String,
-}
-
-/// Every run of `program` that libvirtd logged, in order.
-pub fn ran(log: &str, program: &str) -> Vec<Ran> {
-    let lines: Vec<&str> = log.lines().collect();
-    let thread = |l: &str| l.split(": ").nth(1).map(str::to_owned);
-    let mut found = Vec::new();
-    for (n, line) in lines.iter().enumerate() {
-        let Some((_, command)) = line.split_once(" : About to run ") else {
-            continue;
-        };
-        if !command.contains(&format!(" {program} ")) && !command.ends_with(program) {
-            continue;
-        }
-        let tid = thread(line);
-        let result = lines[n + 1..]
-            .iter()
-            .filter(|l| thread(l) == tid)
-            .find_map(|l| l.split_once(" : Result ").map(|(_, r)| r.to_owned()))
-            .unwrap_or_default();
-        found.push(Ran {
-            line: n,
-            command: command.to_owned(),
-            result,
-        });
-    }
-    found
 }
