@@ -8,6 +8,7 @@
 mod common;
 
 use common::libvirt::domain::{domain, ethernet, interface};
+use common::libvirt::events::link_events;
 use common::libvirt::log::{assert_no_script_error, line_of, ran, ran_once};
 use common::libvirt::{self, Libvirtd, DAEMON_ENV};
 use common::{Netns, IFDOWN, IFUP};
@@ -54,14 +55,26 @@ fn an_ethernet_interface_joins_the_match_bridge_and_goes_with_the_domain() {
     assert_attached(&vm.ns, "vm-web0", "lan", "52:54:00:12:34:56");
     ran_once(&vm, &IFUP, "vm-web0");
 
-    vm.virsh(&["destroy", "web"]).expect(0);
+    let index = vm.ns.ip(&["-j", "link", "show", "dev", "vm-web0"]);
+    let index = serde_json::from_str::<Value>(&index).expect("ip -j")[0]["ifindex"].clone();
+    let events = link_events(&vm.ns, || {
+        vm.virsh(&["destroy", "web"]).expect(0);
+    });
     assert!(
         vm.ns.link("vm-web0").is_none(),
         "the tap outlived the domain"
     );
     assert_eq!(vm.ns.ip(&["link", "show", "master", "lan"]), "");
-    // The downscript runs after QEMU is killed, which took the tap with
-    // it, and before libvirt deletes the tap by name itself.
+    // The downscript runs after QEMU is killed, and QEMU took the tap with
+    // it: it went down still on lan, so vnet-ifdown never found it. Then
+    // libvirt deletes the tap by name itself.
+    let tap = format!("{index}: vm-web0: ");
+    let changes: Vec<&str> = events.lines().filter(|l| l.starts_with(&tap)).collect();
+    assert!(!changes.is_empty(), "{events}");
+    assert!(
+        changes.iter().all(|l| l.contains(" master lan ")),
+        "{events}"
+    );
     let down = ran_once(&vm, &IFDOWN, "vm-web0");
     let log = vm.log();
     assert!(line_of(&log, "qemuProcessKill") < down.line, "{log}");
@@ -256,4 +269,18 @@ fn vnet_variables_set_for_libvirtd_never_reach_the_script_and_match_decides() {
     let passed: String = passed.map(|k| format!("{k}={} ", value(k))).concat();
     assert_eq!(up.command, format!("LC_ALL=C {passed}{} vm-web0", *IFUP));
     assert_no_script_error(&vm);
+}
+
+#[test]
+fn a_vnet_prefixed_target_is_renamed_so_match_never_sees_it() {
+    let conf = "bridge = br0\n[match vnet-web*]\nbridge = lan\n";
+    let Some(vm) = setup(conf, &[]) else { return };
+    let nic = ethernet("52:54:00:12:34:56", "<target dev='vnet-web0'/>");
+    vm.create(&domain("web", &nic)).expect(0);
+    // libvirt takes the vnet prefix for its own names and picks vnet0.
+    assert!(vm.ns.link("vnet-web0").is_none());
+    ran_once(&vm, &IFUP, "vnet0");
+    let link = vm.ns.link("vnet0").expect("libvirt's name");
+    assert_eq!(link.master.as_deref(), Some("br0"), "{link:?}");
+    assert_eq!(vm.ns.ip(&["link", "show", "master", "lan"]), "");
 }

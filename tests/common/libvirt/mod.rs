@@ -23,6 +23,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 pub mod domain;
+pub mod events;
 pub mod log;
 
 use super::{Netns, Run};
