@@ -3,7 +3,8 @@
 
 use std::os::unix::net::UnixDatagram;
 
-use crate::error::Error;
+use std::fmt::Display;
+
 use crate::name::IfName;
 use crate::policy::Caller;
 
@@ -18,13 +19,13 @@ const WARNING: u8 = 4;
 
 /// Records one outcome. `done` is the verb for success ("attached").
 /// Without a syslog daemon there is nothing to do: carry on.
-pub fn record(
+pub fn record<E: Display>(
     tool: &str,
     caller: &Caller,
     tap: &IfName,
     bridge: Option<&str>,
     done: &str,
-    result: &Result<(), Error>,
+    result: &Result<(), E>,
 ) {
     let line = message(tool, std::process::id(), caller, tap, bridge, done, result);
     if let Ok(socket) = UnixDatagram::unbound() {
@@ -34,14 +35,14 @@ pub fn record(
 
 /// `<PRI>TAG[PID]: uid=1000 user=alice tap=vnet0 bridge=br0 verdict=attached`,
 /// the form local syslog daemons and journald accept on /dev/log.
-fn message(
+fn message<E: Display>(
     tool: &str,
     pid: u32,
     caller: &Caller,
     tap: &IfName,
     bridge: Option<&str>,
     done: &str,
-    result: &Result<(), Error>,
+    result: &Result<(), E>,
 ) -> String {
     let (severity, verdict) = match result {
         Ok(()) => (INFO, done.to_owned()),
@@ -62,7 +63,7 @@ fn message(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Failure;
+    use crate::error::{Error, Failure};
 
     fn alice() -> Caller {
         Caller {
@@ -83,7 +84,7 @@ mod tests {
             &tap,
             Some("br0"),
             "attached",
-            &Ok(()),
+            &Ok::<(), Error>(()),
         );
         assert_eq!(
             ok,

@@ -16,7 +16,7 @@ use crate::policy::Action;
 use crate::policy::Caller;
 
 /// The width of the label column: the longest key, "multicast-flood", and a space.
-const W: usize = 16;
+pub(crate) const W: usize = 16;
 
 /// The report for `vnet-ifup --check TAP`.
 pub fn ifup(
@@ -96,7 +96,7 @@ pub fn ifdown(tap: &IfName, caller: Option<&Caller>, out: &mut String) -> Result
 }
 
 /// In privileged-helper mode: whom we serve, and what we kept.
-fn helper_lines(caller: Option<&Caller>, out: &mut String) {
+pub(crate) fn helper_lines(caller: Option<&Caller>, out: &mut String) {
     let Some(caller) = caller else { return };
     let gids: Vec<String> = caller.gids.iter().map(u32::to_string).collect();
     let _ = writeln!(out, "{:<W$}{caller}, groups {}", "caller", gids.join(" "));

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use crate::error::{Error, EXIT_FAILED};
 use crate::name::IfName;
 use crate::policy::Caller;
-use crate::{audit, check, helper, ifdown, ifup};
+use crate::{audit, bridge_helper, check, helper, ifdown, ifup};
 
 /// Which binary is running.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,6 +81,18 @@ pub fn main(tool: Tool) -> ExitCode {
     }
     init_logging(tool);
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    if tool == Tool::Ifup && bridge_helper::is_invocation(&args) {
+        let mut out = String::new();
+        let result = bridge_helper::run(&args, &Env::from_process(), caller.as_ref(), &mut out);
+        print(&out);
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                let _ = writeln!(io::stderr(), "{}: {e}", tool.name());
+                ExitCode::from(e.exit_code())
+            }
+        };
+    }
     match run(tool, &args, &Env::from_process(), caller.as_ref()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -242,7 +254,7 @@ fn help(tool: Tool) -> String {
 
 usage: {name} TAP            QEMU runs this as its {script}
        {name} --check TAP    show what would be done and why; change nothing
-       {name} --help | --version
+       {name} --help | --version{bridge_helper}
 
 files:        /etc/vnet/vnet.conf (bridge, mtu, mac, port policy; [match GLOB] sections)
 environment:  VNET_CONFIG=PATH  read another configuration file
@@ -251,6 +263,17 @@ environment:  VNET_CONFIG=PATH  read another configuration file
 exit status:  0 done; 1 failed or refused; 2 bad usage, name or configuration
 ",
         version = env!("CARGO_PKG_VERSION"),
+        bridge_helper = if tool == Tool::Ifup {
+            format!(
+                "
+       {name} [--use-vnet] --br=BRIDGE --fd=N
+                             QEMU's -netdev bridge,helper=: make a tap, put it on
+                             BRIDGE, send it to QEMU over fd N
+       {name} --check --br=BRIDGE   may I do that, and what would be done"
+            )
+        } else {
+            String::new()
+        },
         script = if tool == Tool::Ifup {
             "script="
         } else {

@@ -10,15 +10,19 @@
 //! - [`apply`]: sends the planned requests, undoing them if one fails;
 //! - [`netlink`]: the only module that talks to the kernel;
 //! - [`helper`], [`audit`]: privileged-helper mode (file capabilities or
-//!   setuid) for unprivileged QEMU: dropping capabilities, the syslog trail.
+//!   setuid) for unprivileged QEMU: dropping capabilities, the syslog trail;
+//! - [`bridge_helper`]: QEMU's `-netdev bridge,helper=` protocol, which
+//!   makes the tap ([`tun`]) and hands it to QEMU ([`fdpass`]).
 
 pub mod apply;
 pub mod arena;
 pub mod audit;
+pub mod bridge_helper;
 pub mod check;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod fdpass;
 pub mod glob;
 pub mod helper;
 pub mod ifdown;
@@ -26,3 +30,4 @@ pub mod ifup;
 pub mod name;
 pub mod netlink;
 pub mod policy;
+pub mod tun;

@@ -1,164 +1,14 @@
-//! Unprivileged QEMU through vnet as a privileged helper: the binaries are
-//! copied, granted cap_net_admin with setcap, and run as ordinary users
-//! (setpriv) inside the test's namespace. `ip netns exec` gives each run a
-//! private mount namespace, where the test binds its own /etc (passwd,
-//! group, vnet/vnet.conf) and its own /dev (a syslog socket as /dev/log):
-//! the host's files are never read or changed.
+//! Unprivileged QEMU through vnet as a privileged helper with a tap made
+//! in advance: the binaries are copied, granted cap_net_admin with setcap,
+//! and run as ordinary users (setpriv) inside the test's namespace, with a
+//! staged /etc and /dev (tests/common/users.rs).
 
 mod common;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::UnixDatagram;
-use std::path::PathBuf;
-use std::process::Command;
-use std::time::Duration;
 
-use common::{Netns, Run};
-
-const ALICE: u32 = 4201;
-const BOB: u32 = 4202;
-const KVM: u32 = 4300;
-
-/// A namespace with bridges br0 and br1, the capable binaries, and a
-/// staged /etc and /dev for the runs.
-struct Helper {
-    ns: Netns,
-    root: PathBuf,
-    syslog: UnixDatagram,
-}
-
-impl Helper {
-    fn new(config: &str) -> Option<Helper> {
-        if !common::privileged() {
-            return None;
-        }
-        let ns = Netns::new();
-        ns.add_bridge("br0", 1500);
-        ns.add_bridge("br1", 1500);
-        let root = std::env::temp_dir().join(format!("{}-helper", ns.name));
-        for dir in ["bin", "etc/vnet", "dev"] {
-            fs::create_dir_all(root.join(dir)).expect("staging directory");
-        }
-        for (bin, caps) in [
-            (common::IFUP.as_str(), "cap_net_admin,cap_sys_admin+ep"),
-            (common::IFDOWN.as_str(), "cap_net_admin+ep"),
-        ] {
-            let copy = root
-                .join("bin")
-                .join(PathBuf::from(bin).file_name().expect("name"));
-            fs::copy(bin, &copy).expect("copy binary");
-            common::run_ok("setcap", &[caps, copy.to_str().expect("path")]);
-        }
-        fs::write(
-            root.join("etc/passwd"),
-            "root:x:0:0::/root:/bin/sh\nalice:x:4201:4201::/:/bin/sh\nbob:x:4202:4202::/:/bin/sh\n",
-        )
-        .expect("passwd");
-        fs::write(
-            root.join("etc/group"),
-            "root:x:0:\nalice:x:4201:\nbob:x:4202:\nkvm:x:4300:alice\n",
-        )
-        .expect("group");
-        let syslog = UnixDatagram::bind(root.join("dev/log")).expect("test syslog socket");
-        // Like the real /dev/log: anyone may send.
-        fs::set_permissions(root.join("dev/log"), fs::Permissions::from_mode(0o666))
-            .expect("chmod");
-        syslog
-            .set_read_timeout(Some(Duration::from_secs(2)))
-            .expect("timeout");
-        let helper = Helper { ns, root, syslog };
-        helper.config(config);
-        for dir in ["", "bin", "etc", "etc/vnet", "dev"] {
-            fs::set_permissions(helper.root.join(dir), fs::Permissions::from_mode(0o755))
-                .expect("chmod");
-        }
-        Some(helper)
-    }
-
-    fn config(&self, text: &str) -> PathBuf {
-        let path = self.root.join("etc/vnet/vnet.conf");
-        fs::write(&path, text).expect("vnet.conf");
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod");
-        path
-    }
-
-    /// A tap owned by `user` (and `group`), as `ip tuntap add ... user` makes it.
-    fn tap(&self, name: &str, user: Option<u32>, group: Option<u32>) {
-        let (user, group) = (user.map(|u| u.to_string()), group.map(|g| g.to_string()));
-        let mut args = vec!["tuntap", "add", "dev", name, "mode", "tap"];
-        if let Some(user) = &user {
-            args.extend(["user", user]);
-        }
-        if let Some(group) = &group {
-            args.extend(["group", group]);
-        }
-        self.ns.ip(&args);
-    }
-
-    /// Runs the capable `bin` as `uid` with primary group `uid` and the
-    /// supplementary `groups`, with only `env` in its environment.
-    fn run_as(
-        &self,
-        uid: u32,
-        groups: &[u32],
-        bin: &str,
-        args: &[&str],
-        env: &[(&str, &str)],
-    ) -> Run {
-        let groups: Vec<String> = groups.iter().map(u32::to_string).collect();
-        let groups = match groups.is_empty() {
-            true => "--clear-groups".to_owned(),
-            false => format!("--groups={}", groups.join(",")),
-        };
-        let root = self.root.display();
-        let script = format!(
-            "mount --bind {root}/etc /etc && mount --bind {root}/dev /dev && \
-             exec setpriv --reuid={uid} --regid={uid} {groups} {root}/bin/{bin} \"$@\""
-        );
-        let out = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.ns.name,
-                "/bin/sh",
-                "-c",
-                &script,
-                "sh",
-            ])
-            .args(args)
-            .env_clear()
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .envs(env.iter().copied())
-            .output()
-            .expect("run");
-        Run::from(out)
-    }
-
-    fn ifup(&self, uid: u32, groups: &[u32], tap: &str, env: &[(&str, &str)]) -> Run {
-        self.run_as(uid, groups, "vnet-ifup", &[tap], env)
-    }
-
-    /// The next line the helper wrote to our /dev/log.
-    fn audit(&self) -> String {
-        let mut buf = [0; 2048];
-        let n = self
-            .syslog
-            .recv(&mut buf)
-            .expect("an audit line within 2 s");
-        String::from_utf8_lossy(&buf[..n]).into_owned()
-    }
-
-    fn master(&self, tap: &str) -> Option<String> {
-        self.ns.link(tap).expect("tap").master
-    }
-}
-
-impl Drop for Helper {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.root);
-    }
-}
+use common::users::{Helper, ALICE, BOB, KVM};
 
 const ACL: &str = "\
 [access br0]
@@ -406,27 +256,10 @@ fn qemu_run_by_an_unprivileged_user_attaches_her_tap() {
         return;
     }
     h.tap("vnet-alice0", Some(ALICE), None);
-    // The staged /dev gets what QEMU opens; /dev/net/tun is 0666 on a
-    // Debian host (here it may be 0600, and the host's stays untouched).
-    fs::create_dir_all(h.root.join("dev/net")).expect("mkdir");
-    for (node, major, minor) in [("net/tun", "10", "200"), ("null", "1", "3")] {
-        let path = h.root.join("dev").join(node);
-        common::run_ok(
-            "mknod",
-            &["-m", "666", path.to_str().expect("path"), "c", major, minor],
-        );
-    }
-    let run = h.root.join("run");
-    fs::create_dir_all(&run).expect("mkdir");
-    std::os::unix::fs::chown(&run, Some(ALICE), Some(ALICE)).expect("chown");
-
-    let root = h.root.display();
-    let script = format!(
-        "mount --bind {root}/etc /etc && mount --bind {root}/dev /dev && \
-         exec setpriv --reuid={ALICE} --regid={ALICE} --clear-groups --pdeathsig KILL \"$@\""
-    );
     let netdev = format!(
-        "tap,id=n0,ifname=vnet-alice0,script={root}/bin/vnet-ifup,downscript={root}/bin/vnet-ifdown"
+        "tap,id=n0,ifname=vnet-alice0,script={},downscript={}",
+        h.bin("vnet-ifup"),
+        h.bin("vnet-ifdown")
     );
     let args = [
         "-netdev",
@@ -434,8 +267,7 @@ fn qemu_run_by_an_unprivileged_user_attaches_her_tap() {
         "-device",
         "virtio-net-pci,netdev=n0,romfile=",
     ];
-    let launcher = ["/bin/sh", "-c", &script, "sh"];
-    let mut qemu = common::qemu::Qemu::spawn_via(&h.ns, &launcher, &run, &args, &[]);
+    let mut qemu = h.qemu_as(ALICE, &args);
     let qmp = qemu.qmp();
     assert_eq!(h.master("vnet-alice0").as_deref(), Some("br0"));
     assert!(h

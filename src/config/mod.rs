@@ -63,6 +63,8 @@ pub struct ConfigError {
 pub enum Origin {
     Default,
     Env(&'static str),
+    /// A command-line option, such as QEMU's `--br` to a bridge helper.
+    Argument(&'static str),
     Line {
         path: String,
         line: usize,
@@ -285,6 +287,7 @@ impl fmt::Display for Origin {
         match self {
             Origin::Default => f.write_str("built-in default"),
             Origin::Env(var) => write!(f, "environment {var}"),
+            Origin::Argument(option) => write!(f, "argument {option}"),
             Origin::Line {
                 path,
                 line,

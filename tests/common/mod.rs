@@ -6,11 +6,13 @@
 
 #![allow(dead_code)]
 
+pub mod fakeqemu;
 pub mod guest;
 pub mod libvirt;
 pub mod qemu;
 pub mod qmp;
 pub mod tapfd;
+pub mod users;
 
 use std::collections::BTreeMap;
 use std::os::fd::AsRawFd;
