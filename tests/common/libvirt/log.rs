@@ -30,7 +30,7 @@ pub fn ran(log: &str, program: &str) -> Vec<Ran> {
         let Some((_, command)) = line.split_once(" : About to run ") else {
             continue;
         };
-        if !command.contains(&format!(" {program} ")) && !command.ends_with(program) {
+        if !command.split(' ').any(|word| word == program) {
             continue;
         }
         let tid = thread(line);

@@ -13,6 +13,7 @@
 //! outside by its path. The host's files are never written.
 
 use std::fs::File;
+use std::os::unix::net::UnixDatagram;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -25,6 +26,7 @@ use nix::unistd::Pid;
 pub mod domain;
 pub mod events;
 pub mod log;
+pub mod session;
 
 use super::{Netns, Run};
 
@@ -86,6 +88,10 @@ fn on_path(name: &str) -> bool {
 pub struct Libvirtd {
     daemon: Child,
     dir: PathBuf,
+    /// The ordinary user a session daemon runs as; `None` for root's.
+    user: Option<u32>,
+    /// A session daemon's `/dev/log`.
+    syslog: Option<UnixDatagram>,
     pub ns: Netns,
 }
 
@@ -95,33 +101,24 @@ impl Libvirtd {
     /// (loudly; a failure under `CI=true`) if it cannot start.
     pub fn start(ns: Netns, vnet_conf: &str, env: &[(&str, &str)]) -> Option<Libvirtd> {
         let dir = ns.path("libvirt");
-        let etc = dir.join("etc/up");
-        for sub in [
-            "etc/up/libvirt",
-            "etc/up/vnet",
-            "etc/work",
-            "var/up",
-            "var/work",
-            "run",
-        ] {
+        for sub in ["var/up", "var/work", "run"] {
             std::fs::create_dir_all(dir.join(sub)).expect("libvirt directories");
         }
-        let write = |path: &str, text: &str| std::fs::write(etc.join(path), text).expect(path);
-        write("libvirt/qemu.conf", QEMU_CONF);
-        write("libvirt/libvirtd.conf", LIBVIRTD_CONF);
-        write("vnet/vnet.conf", vnet_conf);
-        let host = |path: &str| std::fs::read_to_string(path).expect(path);
-        write(
-            "passwd",
-            &(host("/etc/passwd")
-                + "libvirt-qemu:x:64055:64055:Libvirt Qemu:/var/lib/libvirt:/usr/sbin/nologin\n"),
-        );
-        write("group", &(host("/etc/group") + "libvirt-qemu:x:64055:\n"));
-
+        let qemu_user = "libvirt-qemu:x:64055:64055::/var/lib/libvirt:/usr/sbin/nologin\n";
+        let etc = stage_etc(&dir, vnet_conf, qemu_user, "libvirt-qemu:x:64055:\n");
+        std::fs::create_dir_all(etc.join("libvirt")).expect("etc/libvirt");
+        std::fs::write(etc.join("libvirt/qemu.conf"), QEMU_CONF).expect("qemu.conf");
+        std::fs::write(etc.join("libvirt/libvirtd.conf"), LIBVIRTD_CONF).expect("libvirtd.conf");
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &ns.name, "sh", "-c", SETUP, "setup"])
             .arg(&dir);
         cmd.env_clear().envs(DAEMON_ENV).envs(env.iter().copied());
+        Libvirtd::spawn(cmd, dir, None, ns)
+    }
+
+    /// Starts `cmd`, which ends by exec'ing libvirtd, and waits for the
+    /// daemon's socket.
+    fn spawn(mut cmd: Command, dir: PathBuf, user: Option<u32>, ns: Netns) -> Option<Libvirtd> {
         cmd.stdin(Stdio::null()).stdout(Stdio::null());
         cmd.stderr(File::create(dir.join("libvirtd.log")).expect("libvirtd log"));
         // If the test process is killed, the kernel kills libvirtd; its
@@ -130,7 +127,13 @@ impl Libvirtd {
         // SAFETY: prctl is async-signal-safe, as a pre_exec closure must be.
         unsafe { cmd.pre_exec(die_with_parent) };
         let daemon = cmd.spawn().expect("run ip netns exec sh");
-        let mut libvirtd = Libvirtd { daemon, dir, ns };
+        let mut libvirtd = Libvirtd {
+            daemon,
+            dir,
+            user,
+            syslog: None,
+            ns,
+        };
         libvirtd.wait_ready().then_some(libvirtd)
     }
 
@@ -149,18 +152,38 @@ impl Libvirtd {
     }
 
     fn socket(&self) -> PathBuf {
-        self.dir.join("run/libvirt/libvirt-sock")
+        match self.user {
+            None => self.dir.join("run/libvirt/libvirt-sock"),
+            Some(_) => self.dir.join("xdg/libvirt/libvirt-sock"),
+        }
     }
 
-    /// `virsh -c qemu:///system?socket=... ARGS`, bounded.
+    /// `virsh -c qemu:///system?socket=... ARGS` (`qemu:///session` as the
+    /// daemon's user for a session daemon), bounded.
     pub fn virsh(&self, args: &[&str]) -> Run {
-        let uri = format!("qemu:///system?socket={}", self.socket().display());
         let out = self.dir.join("virsh.out");
         let err = self.dir.join("virsh.err");
-        let mut child = Command::new("virsh")
+        let mut cmd = Command::new(if self.user.is_some() {
+            "setpriv"
+        } else {
+            "virsh"
+        });
+        cmd.env_clear();
+        if let Some(uid) = self.user {
+            let uid = uid.to_string();
+            cmd.args(["--reuid", &uid, "--regid", &uid, "--clear-groups", "virsh"]);
+            cmd.env("HOME", self.dir.join("home"));
+            cmd.env("XDG_RUNTIME_DIR", self.dir.join("xdg"));
+        }
+        let mode = if self.user.is_some() {
+            "session"
+        } else {
+            "system"
+        };
+        let uri = format!("qemu:///{mode}?socket={}", self.socket().display());
+        let mut child = cmd
             .args(["-q", "-c", &uri])
             .args(args)
-            .env_clear()
             .env("PATH", DAEMON_ENV[0].1)
             .stdin(Stdio::null())
             .stdout(File::create(&out).expect("virsh stdout"))
@@ -201,6 +224,22 @@ impl Libvirtd {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("libvirtd.log")).unwrap_or_default()
     }
+}
+
+/// The upper layer of the `/etc` overlay under `dir`: `vnet_conf` as
+/// `/etc/vnet/vnet.conf`, and the host's passwd and group with `passwd`
+/// and `group` lines added. Returns its path.
+fn stage_etc(dir: &Path, vnet_conf: &str, passwd: &str, group: &str) -> PathBuf {
+    let etc = dir.join("etc/up");
+    for sub in ["etc/up/vnet", "etc/work"] {
+        std::fs::create_dir_all(dir.join(sub)).expect("etc directories");
+    }
+    let host = |path: &str| std::fs::read_to_string(path).expect(path);
+    let write = |path: &str, text: &str| std::fs::write(etc.join(path), text).expect(path);
+    write("vnet/vnet.conf", vnet_conf);
+    write("passwd", &(host("/etc/passwd") + passwd));
+    write("group", &(host("/etc/group") + group));
+    etc
 }
 
 impl Drop for Libvirtd {
