@@ -34,7 +34,9 @@ use super::{Netns, Run};
 /// finish (the first one waits while libvirtd probes QEMU under TCG).
 const BOUND: Duration = Duration::from_secs(120);
 
-/// The environment libvirtd starts with, besides a test's own variables.
+/// The environment libvirtd starts with, besides a test's own variables:
+/// each of the variables libvirt hands on to scripts, so a test sees which
+/// arrive (a loader path that does not exist changes nothing).
 pub const DAEMON_ENV: [(&str, &str); 6] = [
     ("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
     ("HOME", "/root"),
@@ -44,7 +46,7 @@ pub const DAEMON_ENV: [(&str, &str); 6] = [
     ("LD_LIBRARY_PATH", "/nonexistent"),
 ];
 
-/// What the issue found libvirtd needs to run QEMU as root in a namespace:
+/// What libvirtd needs to run QEMU as root in a namespace without systemd:
 /// no confinement, no mount namespace, no cgroups, no virtlogd.
 const QEMU_CONF: &str = "user = \"root\"\ngroup = \"root\"\nsecurity_driver = \"none\"\n\
 namespaces = [ ]\ncgroup_controllers = [ ]\nstdio_handler = \"file\"\n";
@@ -70,16 +72,17 @@ pub fn available() -> bool {
     let missing = ["libvirtd", "virsh"].into_iter().find(|b| !on_path(b));
     let Some(missing) = missing else { return true };
     let why = format!(
-        "{missing} is not on PATH (Debian: apt-get install libvirt-daemon \
-         libvirt-daemon-driver-qemu libvirt-clients)"
+        "{missing} is not in {} (Debian: apt-get install libvirt-daemon \
+         libvirt-daemon-driver-qemu libvirt-clients)",
+        DAEMON_ENV[0].1
     );
     super::cannot_run("libvirt test", &why);
     false
 }
 
+/// Whether `name` is on the PATH the daemon and virsh are given.
 fn on_path(name: &str) -> bool {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path).any(|dir| dir.join(name).is_file())
+    std::env::split_paths(DAEMON_ENV[0].1).any(|dir| dir.join(name).is_file())
 }
 
 /// A libvirtd in its own namespaces; it and every process in the network
