@@ -8,6 +8,7 @@
 
 pub mod fakeqemu;
 pub mod guest;
+pub mod libvirt;
 pub mod qemu;
 pub mod qmp;
 pub mod tapfd;
@@ -418,6 +419,16 @@ pub fn run_ok(program: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The processes in network namespace `name` (`ip netns pids`).
+pub fn netns_pids(name: &str) -> Vec<i32> {
+    let out = Command::new("ip").args(["netns", "pids", name]).output();
+    let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    let text = text.unwrap_or_default();
+    text.split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
 /// Deletes the namespaces and temporary directories left by earlier test
 /// processes that were killed before their destructors ran.
 fn remove_leftovers() {
@@ -431,6 +442,14 @@ fn remove_leftovers() {
         names.filter(|name| dead(name)).collect()
     };
     for name in names(Path::new("/run/netns")) {
+        // What a killed run left running there, such as the QEMUs that
+        // libvirtd daemonizes, which no parent-death signal reaches.
+        for pid in netns_pids(&name) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
         let _ = Command::new("ip").args(["netns", "del", &name]).status();
     }
     let tmp = std::env::temp_dir();
