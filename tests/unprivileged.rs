@@ -11,8 +11,8 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
-use std::process::Command;
-use std::time::Duration;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use common::{Netns, Run};
 
@@ -97,7 +97,9 @@ impl Helper {
     }
 
     /// Runs the capable `bin` as `uid` with primary group `uid` and the
-    /// supplementary `groups`, with only `env` in its environment.
+    /// supplementary `groups`, with only `env` in its environment. A run
+    /// still going after a minute is a hang (QEMU would wait forever):
+    /// it is killed and the test fails.
     fn run_as(
         &self,
         uid: u32,
@@ -116,7 +118,7 @@ impl Helper {
             "mount --bind {root}/etc /etc && mount --bind {root}/dev /dev && \
              exec setpriv --reuid={uid} --regid={uid} {groups} {root}/bin/{bin} \"$@\""
         );
-        let out = Command::new("ip")
+        let mut out = Command::new("ip")
             .args([
                 "netns",
                 "exec",
@@ -130,9 +132,19 @@ impl Helper {
             .env_clear()
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
             .envs(env.iter().copied())
-            .output()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .expect("run");
-        Run::from(out)
+        let start = Instant::now();
+        while out.try_wait().expect("wait").is_none() {
+            if start.elapsed() > Duration::from_secs(60) {
+                let _ = out.kill();
+                panic!("{bin} {args:?} as uid {uid} still runs after a minute: it hangs");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Run::from(out.wait_with_output().expect("output"))
     }
 
     fn ifup(&self, uid: u32, groups: &[u32], tap: &str, env: &[(&str, &str)]) -> Run {
@@ -147,6 +159,22 @@ impl Helper {
             .recv(&mut buf)
             .expect("an audit line within 2 s");
         String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+
+    /// Makes our syslog a daemon that stopped reading: sends to its socket
+    /// until the queue is full (net.unix.max_dgram_qlen), then never reads.
+    fn stall_syslog(&self) {
+        let path = self.root.join("dev/log");
+        let full = || {
+            let sender = UnixDatagram::unbound().expect("socket");
+            sender.set_nonblocking(true).expect("nonblocking");
+            match sender.send_to(b"<14>test: filler", &path) {
+                Ok(_) => false,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => true,
+                Err(e) => panic!("filling the test syslog: {e}"),
+            }
+        };
+        while !full() {}
     }
 
     fn master(&self, tap: &str) -> Option<String> {
@@ -255,6 +283,54 @@ fn another_users_tap_and_an_ownerless_tap_are_refused() {
         Some("br0"),
         "bob's tap stays where it was"
     );
+}
+
+#[test]
+fn a_refused_detach_is_audited_with_the_taps_bridge() {
+    let Some(h) = Helper::new(ACL) else { return };
+    h.tap("vnet-b0", Some(BOB), None);
+    h.ns.ip(&["link", "set", "vnet-b0", "master", "br1", "up"]);
+    h.run_as(ALICE, &[], "vnet-ifdown", &["vnet-b0"], &[])
+        .expect(1);
+    let line = h.audit();
+    assert!(
+        line.starts_with("<84>vnet-ifdown["),
+        "authpriv.warning: {line}"
+    );
+    assert!(
+        line.contains(
+            "]: uid=4201 user=alice tap=vnet-b0 bridge=br1 verdict=refused \
+             reason=\"cannot detach vnet-b0: vnet-b0 does not belong to user alice"
+        ),
+        "{line}"
+    );
+    assert_eq!(h.master("vnet-b0").as_deref(), Some("br1"));
+}
+
+/// A syslog daemon that stopped reading must not hold QEMU up: the attach
+/// and the detach are done, with their usual exit status, and the lost
+/// audit line is one warning on stderr.
+#[test]
+fn a_syslog_that_stopped_reading_costs_the_audit_line_not_the_run() {
+    let Some(h) = Helper::new(ACL) else { return };
+    h.tap("vnet-a0", Some(ALICE), None);
+    h.stall_syslog();
+    let lost = "warning: vnet-a0: the audit line was not logged: syslog did not take it within \
+                1 s (/dev/log is not being read)";
+    let run = h.ifup(ALICE, &[], "vnet-a0", &[]);
+    assert_eq!(run.expect(0).one_line(), format!("vnet-ifup: {lost}"));
+    assert_eq!(h.master("vnet-a0").as_deref(), Some("br0"));
+
+    let run = h.run_as(ALICE, &[], "vnet-ifdown", &["vnet-a0"], &[]);
+    assert_eq!(run.expect(0).one_line(), format!("vnet-ifdown: {lost}"));
+    assert_eq!(h.master("vnet-a0"), None);
+
+    // A refusal keeps its own status and line, after the warning.
+    let run = h.ifup(ALICE, &[], "vnet-a0", &[("VNET_BRIDGE", "br1")]);
+    let lines: Vec<&str> = run.expect(1).stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{run:#?}");
+    assert_eq!(lines[0], format!("vnet-ifup: {lost}"));
+    assert!(lines[1].starts_with("vnet-ifup: cannot attach vnet-a0 to bridge br1: "));
 }
 
 #[test]
@@ -394,7 +470,14 @@ fn root_is_not_restricted_and_a_missing_dev_log_is_fine() {
     run.expect(0);
     assert_eq!(h.master("vnet-r0").as_deref(), Some("br0"));
     h.tap("vnet-a0", Some(ALICE), None);
-    h.ifup(ALICE, &[], "vnet-a0", &[]).expect(1);
+    let run = h.ifup(ALICE, &[], "vnet-a0", &[]);
+    let lines: Vec<&str> = run.expect(1).stderr.lines().collect();
+    assert_eq!(
+        lines[0],
+        "vnet-ifup: warning: vnet-a0: the audit line was not logged: no syslog daemon listens \
+         on /dev/log",
+        "{run:#?}"
+    );
 }
 
 /// The QEMU command line of README.md's "Running QEMU unprivileged", run
