@@ -71,8 +71,8 @@ if [ -n "$missing" ]; then
 fi
 
 # The binaries are static musl executables (.cargo/config.toml). rustup
-# installs rust-toolchain.toml's targets only with a toolchain it installs,
-# not into one that is already there, so add the target here.
+# adds rust-toolchain.toml's target by itself, unless auto-install is off
+# (RUSTUP_AUTO_INSTALL=0): then add it here.
 target=x86_64-unknown-linux-musl
 if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
     . "$HOME/.cargo/env"
