@@ -18,6 +18,7 @@ cd "$(dirname "$0")/.."
 packages() {
     cat <<'EOF'
 demo  gcc                     rustc links through cc (with build.rs's linker script)
+demo  libc6-dev               crt1.o and libc for the build scripts cargo links for the host
 demo  ca-certificates         cargo fetches the crates over https
 demo  iproute2                ip and bridge: the demo, and every test's oracle
 test  strace                  tests/strace.rs: what vnet-ifup does, syscall by syscall
