@@ -21,7 +21,7 @@ demo  gcc                     rustc links through cc (with build.rs's linker scr
 demo  libc6-dev               crt1.o and libc for the build scripts cargo links for the host
 demo  ca-certificates         cargo fetches the crates over https
 demo  iproute2                ip and bridge: the demo, and every test's oracle
-test  strace                  tests/strace.rs: what vnet-ifup does, syscall by syscall
+test  strace                  tests/strace.rs (syscalls), tests/races.rs (races at chosen points)
 test  file                    tests/cli.rs: the binaries are static
 test  libcap2-bin             setcap: tests/unprivileged.rs's capable copies
 test  util-linux              setpriv (privileged-helper tests, the guests), flock
