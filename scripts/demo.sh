@@ -1,9 +1,24 @@
 #!/bin/sh
-# Shows vnet-ifup and vnet-ifdown at work in a throwaway network namespace:
-# a bridge br0 with MTU 9000 and a tap vnet0, as QEMU would leave it.
-# Run as root (make demo). The host's own interfaces are never touched.
+# README.md's first command: installs what building and the demo need
+# (scripts/install-deps.sh demo), builds the binaries, and shows
+# vnet-ifup and vnet-ifdown at work in a throwaway network namespace: a
+# bridge br0 with MTU 9000 and a tap vnet0, as QEMU would leave it.
+# Run as root. The host's own interfaces are never touched.
+# With BIN=DIR it runs DIR's binaries and builds nothing.
 set -eu
+cd "$(dirname "$0")/.."
 
+if [ "$(id -u)" != 0 ]; then
+    echo "demo: run as root (it makes a network namespace): sudo sh scripts/demo.sh" >&2
+    exit 1
+fi
+sh scripts/install-deps.sh demo
+if [ -z "${BIN:-}" ]; then
+    if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
+        . "$HOME/.cargo/env"
+    fi
+    cargo build --release
+fi
 bin=${BIN:-target/x86_64-unknown-linux-musl/release}
 ns="vnet-demo-$$"
 conf=$(mktemp)

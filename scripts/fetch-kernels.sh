@@ -27,7 +27,7 @@ if ! mkdir -p "$cache/apt/lists/partial" "$cache/apt/cache/archives/partial" "$c
     [ "${CI:-}" != true ] || exit 1
     exit 0
 fi
-# Two `make test` runs at once must not unpack into each other.
+# Two test runs at once must not unpack into each other.
 exec 9>"$cache/.lock"
 flock -w 900 9
 # Left by a run that was killed while unpacking.
@@ -73,6 +73,8 @@ for s in "${series[@]}"; do
     kver=${pkg#linux-image-}
     kver=${kver%-unsigned}
     if [ ! -e "$cache/$kver/boot/vmlinuz-$kver" ]; then
+        size=$(apt-cache "${apt[@]}" show "$pkg" | sed -n 's/^Size: //p' | head -n 1)
+        echo "fetch-kernels: downloading $pkg ($(( ${size:-0} / 1000000 )) MB) into $cache"
         tmp=$(mktemp -d "$cache/.unpack.XXXXXX")
         (cd "$tmp" && apt-get "${apt[@]}" -qq download "$pkg")
         dpkg-deb -x "$tmp"/*.deb "$tmp/root"

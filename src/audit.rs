@@ -2,7 +2,7 @@
 //! goes to syslog (facility authpriv), as sudo's do.
 
 use std::fmt::Display;
-use std::io::ErrorKind;
+use std::io;
 use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
 
@@ -19,15 +19,15 @@ const SYSLOG: &str = "/dev/log";
 const AUTHPRIV: u8 = 10 << 3;
 const INFO: u8 = 6;
 const WARNING: u8 = 4;
-
-/// How long a syslog daemon that has stopped reading may hold us up: the
-/// socket queues only `net.unix.max_dgram_qlen` datagrams (10 by default),
-/// then blocks its senders, and QEMU waits for us with no timeout.
-const SEND_WAIT: Duration = Duration::from_secs(2);
+/// How long a syslog daemon that is not reading (its queue full) may hold
+/// us up. The attach is already made and QEMU waits for us with no bound
+/// of its own, so the line is dropped rather than waited for.
+const BOUND: Duration = Duration::from_secs(1);
 
 /// Records one outcome. `done` is the verb for success ("attached").
-/// Without a syslog daemon there is nothing to do: carry on. A daemon that
-/// does not take the line within [`SEND_WAIT`] costs the line, with a warning.
+/// A line syslog does not take within [`BOUND`] (no daemon, or one that is
+/// not reading) is lost: we say so once on stderr and carry on, with the
+/// exit status the outcome has.
 pub fn record<E: Display>(
     tool: &str,
     caller: &Caller,
@@ -37,17 +37,30 @@ pub fn record<E: Display>(
     result: &Result<(), E>,
 ) {
     let line = message(tool, std::process::id(), caller, tap, bridge, done, result);
-    let Ok(socket) = UnixDatagram::unbound() else {
-        return;
-    };
-    let _ = socket.set_write_timeout(Some(SEND_WAIT));
-    if let Err(e) = socket.send_to(line.as_bytes(), SYSLOG) {
-        if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
-            warn!(
-                "{SYSLOG} did not take the audit line within {} s; it is lost",
-                SEND_WAIT.as_secs()
-            );
+    if let Err(e) = send(&line) {
+        warn!("{tap}: the audit line was not logged: {}", unsent(&e));
+    }
+}
+
+/// One datagram to /dev/log, waiting at most [`BOUND`] for room in a full
+/// queue (SO_SNDTIMEO bounds unix_wait_for_peer).
+fn send(line: &str) -> io::Result<()> {
+    let socket = UnixDatagram::unbound()?;
+    socket.set_write_timeout(Some(BOUND))?;
+    socket.send_to(line.as_bytes(), SYSLOG).map(drop)
+}
+
+/// Why a line did not reach syslog, in words.
+fn unsent(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => format!(
+            "syslog did not take it within {} s ({SYSLOG} is not being read)",
+            BOUND.as_secs()
+        ),
+        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => {
+            format!("no syslog daemon listens on {SYSLOG}")
         }
+        _ => format!("sending it to {SYSLOG}: {e}"),
     }
 }
 
@@ -126,6 +139,23 @@ mod tests {
             refused,
             "<84>vnet-ifup[7]: uid=1000 user=alice tap=vnet0 bridge=br1 verdict=refused \
              reason=\"cannot attach vnet0 to bridge br1: bridge br1 does not exist\""
+        );
+    }
+
+    #[test]
+    fn why_a_line_was_lost() {
+        use io::ErrorKind::*;
+        assert_eq!(
+            unsent(&WouldBlock.into()),
+            "syslog did not take it within 1 s (/dev/log is not being read)"
+        );
+        assert_eq!(
+            unsent(&NotFound.into()),
+            "no syslog daemon listens on /dev/log"
+        );
+        assert_eq!(
+            unsent(&ConnectionRefused.into()),
+            "no syslog daemon listens on /dev/log"
         );
     }
 }

@@ -117,7 +117,10 @@ fn run(tool: Tool, args: &[OsString], env: &Env, caller: Option<&Caller>) -> Res
                 Tool::Ifup => attach(&tap, env, caller),
                 Tool::Ifdown => match ifdown::run(&tap, caller) {
                     Ok(master) => (Ok(()), master, "detached"),
-                    Err(e) => (Err(e), None, "detached"),
+                    Err(e) => {
+                        let master = e.bridge().map(str::to_owned);
+                        (Err(e), master, "detached")
+                    }
                 },
             };
             if let Some(caller) = caller {

@@ -32,8 +32,14 @@ pub enum Error {
         bridge: String,
         reason: Box<Failure>,
     },
+    /// `master` is the tap's bridge when it had one: the audit log names
+    /// it, the message does not need to (its steps do).
     #[error("cannot detach {tap}: {reason}")]
-    Detach { tap: String, reason: Box<Failure> },
+    Detach {
+        tap: String,
+        master: Option<String>,
+        reason: Box<Failure>,
+    },
 }
 
 /// What went wrong while attaching or detaching.
@@ -83,16 +89,24 @@ impl Error {
     }
 
     pub fn detach(tap: &impl ToString, reason: Failure) -> Self {
+        Error::detach_from(tap, None, reason)
+    }
+
+    /// A detach that failed or was refused while the tap was on `master`.
+    pub fn detach_from(tap: &impl ToString, master: Option<String>, reason: Failure) -> Self {
         Error::Detach {
             tap: tap.to_string(),
+            master,
             reason: Box::new(reason),
         }
     }
 
-    /// The bridge an attach error names, for the audit log.
+    /// The bridge an attach error names, or the master of the tap a detach
+    /// error is about, for the audit log.
     pub fn bridge(&self) -> Option<&str> {
         match self {
             Error::Attach { bridge, .. } => Some(bridge),
+            Error::Detach { master, .. } => master.as_deref(),
             _ => None,
         }
     }

@@ -17,32 +17,47 @@ pub fn prepare(
     tap: &IfName,
     caller: Option<&Caller>,
 ) -> Result<Option<(Link, Vec<Action>)>, Failure> {
-    let link = match nl.link(tap) {
-        Ok(Some(link)) => link,
-        Ok(None) => return Ok(None),
-        Err(err) => {
-            return Err(Failure::Lookup {
-                name: format!("tap {tap}"),
-                err,
-            })
-        }
+    let Some(link) = lookup(nl, tap)? else {
+        return Ok(None);
     };
-    let actions = policy::plan_detach(&link).map_err(Failure::Refused)?;
-    if let Some(caller) = caller {
-        policy::owns(&link, caller).map_err(Failure::Refused)?;
-    }
+    let actions = decide(&link, caller)?;
     Ok(Some((link, actions)))
+}
+
+fn lookup(nl: &mut Netlink, tap: &IfName) -> Result<Option<Link>, Failure> {
+    nl.link(tap).map_err(|err| Failure::Lookup {
+        name: format!("tap {tap}"),
+        err,
+    })
+}
+
+fn decide(link: &Link, caller: Option<&Caller>) -> Result<Vec<Action>, Failure> {
+    let actions = policy::plan_detach(link).map_err(Failure::Refused)?;
+    if let Some(caller) = caller {
+        policy::owns(link, caller).map_err(Failure::Refused)?;
+    }
+    Ok(actions)
 }
 
 /// Detaches and downs `tap`, trying every step and reporting every failure.
 /// Running it twice succeeds twice. Returns the master it left, when its
-/// name was needed (for the log or a privileged helper's audit).
+/// name was needed (for the log or a privileged helper's audit); an error
+/// names the tap's master, if it had one, for the audit.
 pub fn run(tap: &IfName, caller: Option<&Caller>) -> Result<Option<String>, Error> {
     let fail = |reason| Error::detach(tap, reason);
     let mut nl = Netlink::connect().map_err(|e| fail(Failure::Socket(e)))?;
-    let Some((link, actions)) = prepare(&mut nl, tap, caller).map_err(fail)? else {
+    let Some(link) = lookup(&mut nl, tap).map_err(fail)? else {
         info!("{tap} no longer exists: nothing to undo");
         return Ok(None);
+    };
+    let actions = match decide(&link, caller) {
+        Ok(actions) => actions,
+        Err(refusal) => {
+            // A refused caller's audit line still says which bridge the
+            // tap is on.
+            let master = link.master.map(|index| master_name(&mut nl, index));
+            return Err(Error::detach_from(tap, master, refusal));
+        }
     };
     let failed = apply::every(&mut nl, link.index, &actions);
     // ENODEV: QEMU closed the tap while we ran. Gone, it is on no bridge
@@ -64,12 +79,12 @@ pub fn run(tap: &IfName, caller: Option<&Caller>) -> Result<Option<String>, Erro
         }
         return Ok(master);
     }
-    let master = master.unwrap_or_default();
+    let named = master.clone().unwrap_or_default();
     let failures = failed
         .into_iter()
-        .map(|(action, err)| Failure::step(action.describe(tap.as_str(), &master), err, tap))
+        .map(|(action, err)| Failure::step(action.describe(tap.as_str(), &named), err, tap))
         .collect();
-    Err(fail(Failure::Several(failures)))
+    Err(Error::detach_from(tap, master, Failure::Several(failures)))
 }
 
 fn master_name(nl: &mut Netlink, index: u32) -> String {

@@ -1,6 +1,8 @@
 //! The command-line contract that needs no privileges: every case here
 //! exits before opening a netlink socket.
 
+mod common;
+
 use std::os::unix::ffi::OsStrExt;
 use std::process::Command;
 
@@ -106,8 +108,11 @@ fn odd_arguments_never_panic() {
 
 #[test]
 fn the_binaries_are_static() {
+    let Some(file) = common::program("static-binary test", "file", "file") else {
+        return;
+    };
     for bin in [IFUP, IFDOWN] {
-        let out = Command::new("file")
+        let out = Command::new(&file)
             .arg("-L")
             .arg(bin)
             .output()

@@ -29,10 +29,13 @@ const MASTER_ACK: u32 = 5;
 /// vnet-ifdown's: the tap's RTM_NEWLINK, the ACKs of "no master" and "down".
 const IFDOWN_READS: u32 = 3;
 
+/// A namespace with a bridge br0, if the race tests can run here (root,
+/// strace).
 fn setup() -> Option<Netns> {
     if !common::privileged() {
         return None;
     }
+    common::program("race test", "strace", "strace")?;
     let ns = Netns::new();
     ns.add_bridge("br0", 9000);
     Some(ns)

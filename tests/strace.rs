@@ -10,12 +10,15 @@ fn one_ifup_creates_no_thread_or_process_and_dumps_nothing() {
     if !common::privileged() {
         return;
     }
+    let Some(strace) = common::program("strace test", "strace", "strace") else {
+        return;
+    };
     let ns = Netns::new();
     ns.add_bridge("br0", 9000);
     ns.add_tap("vnet0");
     let trace = std::env::temp_dir().join(format!("{}.strace", ns.name));
     let run = ns.run(
-        "/usr/bin/strace",
+        strace.to_str().expect("strace's path"),
         &[
             "-f",
             "-qq",

@@ -108,6 +108,54 @@ fn another_users_tap_and_an_ownerless_tap_are_refused() {
 }
 
 #[test]
+fn a_refused_detach_is_audited_with_the_taps_bridge() {
+    let Some(h) = Helper::new(ACL) else { return };
+    h.tap("vnet-b0", Some(BOB), None);
+    h.ns.ip(&["link", "set", "vnet-b0", "master", "br1", "up"]);
+    h.run_as(ALICE, &[], "vnet-ifdown", &["vnet-b0"], &[])
+        .expect(1);
+    let line = h.audit();
+    assert!(
+        line.starts_with("<84>vnet-ifdown["),
+        "authpriv.warning: {line}"
+    );
+    assert!(
+        line.contains(
+            "]: uid=4201 user=alice tap=vnet-b0 bridge=br1 verdict=refused \
+             reason=\"cannot detach vnet-b0: vnet-b0 does not belong to user alice"
+        ),
+        "{line}"
+    );
+    assert_eq!(h.master("vnet-b0").as_deref(), Some("br1"));
+}
+
+/// A syslog daemon that stopped reading must not hold QEMU up: the attach
+/// and the detach are done, with their usual exit status, and the lost
+/// audit line is one warning on stderr.
+#[test]
+fn a_syslog_that_stopped_reading_costs_the_audit_line_not_the_run() {
+    let Some(h) = Helper::new(ACL) else { return };
+    h.tap("vnet-a0", Some(ALICE), None);
+    h.stall_syslog();
+    let lost = "warning: vnet-a0: the audit line was not logged: syslog did not take it within \
+                1 s (/dev/log is not being read)";
+    let run = h.ifup(ALICE, &[], "vnet-a0", &[]);
+    assert_eq!(run.expect(0).one_line(), format!("vnet-ifup: {lost}"));
+    assert_eq!(h.master("vnet-a0").as_deref(), Some("br0"));
+
+    let run = h.run_as(ALICE, &[], "vnet-ifdown", &["vnet-a0"], &[]);
+    assert_eq!(run.expect(0).one_line(), format!("vnet-ifdown: {lost}"));
+    assert_eq!(h.master("vnet-a0"), None);
+
+    // A refusal keeps its own status and line, after the warning.
+    let run = h.ifup(ALICE, &[], "vnet-a0", &[("VNET_BRIDGE", "br1")]);
+    let lines: Vec<&str> = run.expect(1).stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{run:#?}");
+    assert_eq!(lines[0], format!("vnet-ifup: {lost}"));
+    assert!(lines[1].starts_with("vnet-ifup: cannot attach vnet-a0 to bridge br1: "));
+}
+
+#[test]
 fn a_group_owned_tap_is_the_groups() {
     let Some(h) = Helper::new("[access *]\nallow = all\n") else {
         return;
@@ -244,7 +292,14 @@ fn root_is_not_restricted_and_a_missing_dev_log_is_fine() {
     run.expect(0);
     assert_eq!(h.master("vnet-r0").as_deref(), Some("br0"));
     h.tap("vnet-a0", Some(ALICE), None);
-    h.ifup(ALICE, &[], "vnet-a0", &[]).expect(1);
+    let run = h.ifup(ALICE, &[], "vnet-a0", &[]);
+    let lines: Vec<&str> = run.expect(1).stderr.lines().collect();
+    assert_eq!(
+        lines[0],
+        "vnet-ifup: warning: vnet-a0: the audit line was not logged: no syslog daemon listens \
+         on /dev/log",
+        "{run:#?}"
+    );
 }
 
 /// The QEMU command line of README.md's "Running QEMU unprivileged", run

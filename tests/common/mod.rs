@@ -75,6 +75,23 @@ pub fn cannot_run(what: &str, why: &str) {
     let _ = std::io::Write::write_all(&mut std::io::stderr(), msg.as_bytes());
 }
 
+/// Where `program` is on PATH. If it is not there, says loudly that
+/// `what` cannot run and which Debian package has it; under `CI=true` that
+/// is a test failure instead.
+pub fn program(what: &str, program: &str, package: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        let why = format!(
+            "{program} is not installed (Debian's {package}; sh scripts/install-deps.sh installs it)"
+        );
+        cannot_run(what, &why);
+    }
+    found
+}
+
 /// What a binary did: exit status and its output.
 #[derive(Debug)]
 pub struct Run {

@@ -38,7 +38,7 @@ pub fn available() -> bool {
     if binary().is_some() {
         return true;
     }
-    let why = format!("{BINARY} is not on PATH (Debian: apt-get install qemu-system-x86)");
+    let why = format!("{BINARY} is not on PATH (Debian's qemu-system-x86; sh scripts/install-deps.sh installs it)");
     super::cannot_run("QEMU test", &why);
     false
 }

@@ -8,8 +8,8 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
-use std::process::Command;
-use std::time::Duration;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use super::qemu::Qemu;
 use super::{Netns, Run};
@@ -114,7 +114,9 @@ impl Helper {
     }
 
     /// Runs the capable `bin` as `uid` with primary group `uid` and the
-    /// supplementary `groups`, with only `env` in its environment.
+    /// supplementary `groups`, with only `env` in its environment. A run
+    /// still going after a minute is a hang (QEMU would wait forever):
+    /// it is killed and the test fails.
     pub fn run_as(
         &self,
         uid: u32,
@@ -123,8 +125,22 @@ impl Helper {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Run {
-        let mut cmd = self.command_as(uid, groups, bin, env);
-        Run::from(cmd.args(args).output().expect("run"))
+        let mut child = self
+            .command_as(uid, groups, bin, env)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run");
+        let start = Instant::now();
+        while child.try_wait().expect("wait").is_none() {
+            if start.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
+                panic!("{bin} {args:?} as uid {uid} still runs after a minute: it hangs");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Run::from(child.wait_with_output().expect("output"))
     }
 
     /// `run_as` before its arguments: they are appended to the command.
@@ -203,6 +219,22 @@ impl Helper {
         let mut buf = [0; 2048];
         let n = self.syslog.recv(&mut buf).expect("an audit line in time");
         String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+
+    /// Makes our syslog a daemon that stopped reading: sends to its socket
+    /// until the queue is full (net.unix.max_dgram_qlen), then never reads.
+    pub fn stall_syslog(&self) {
+        let path = self.root.join("dev/log");
+        let full = || {
+            let sender = UnixDatagram::unbound().expect("socket");
+            sender.set_nonblocking(true).expect("nonblocking");
+            match sender.send_to(b"<14>test: filler", &path) {
+                Ok(_) => false,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => true,
+                Err(e) => panic!("filling the test syslog: {e}"),
+            }
+        };
+        while !full() {}
     }
 
     pub fn master(&self, tap: &str) -> Option<String> {

@@ -43,7 +43,7 @@ impl Kernel {
         let cache = std::env::var_os("VNET_KERNELS")
             .map_or_else(|| PathBuf::from("/var/cache/vnet-kernels"), PathBuf::from);
         let root = cache.join(series);
-        let fetch = "run `make kernels` (scripts/fetch-kernels.sh) as root";
+        let fetch = "run `bash scripts/fetch-kernels.sh` as root (sh scripts/test.sh does)";
         let lib = root.join("lib/modules");
         let version = std::fs::read_dir(&lib)
             .ok()
@@ -97,13 +97,15 @@ impl Guest<'_> {
         for tool in ["qemu-system-x86_64", "xz"] {
             if !on_path(tool) {
                 return Err(format!(
-                    "{tool} is not installed (bash .ci/run installs it)"
+                    "{tool} is not installed (sh scripts/install-deps.sh installs it)"
                 ));
             }
         }
         for file in ["/bin/busybox"].iter().chain(self.programs) {
             if !Path::new(file).is_file() {
-                return Err(format!("{file} is missing (bash .ci/run installs it)"));
+                return Err(format!(
+                    "{file} is missing (sh scripts/install-deps.sh installs it)"
+                ));
             }
         }
         Ok(kernel)
