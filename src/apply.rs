@@ -82,16 +82,16 @@ impl<'a> Transaction<'a> {
                 let err = self.send(nl, &action).err()?;
                 Some(UndoFailure {
                     action,
-                    tap: self.tap.to_string(),
-                    bridge: self.bridge.to_string(),
+                    tap: self.tap.as_str().to_owned(),
+                    bridge: self.bridge.as_str().to_owned(),
                     err,
                 })
             })
             .collect::<Vec<_>>();
         Failure::Undone {
             failure: Box::new(failure),
-            tap: self.tap.to_string(),
-            bridge: self.bridge.to_string(),
+            tap: self.tap.as_str().to_owned(),
+            bridge: self.bridge.as_str().to_owned(),
             deleted_bridge: deleted_bridge && undo_failures.is_empty(),
             undo_failures,
         }
@@ -105,11 +105,11 @@ impl<'a> Transaction<'a> {
                     vlan_filtering: true,
                 },
                 Some(Errno::EOPNOTSUPP),
-            ) => Failure::Refused(Refusal::NoVlanFiltering(self.bridge.to_string())),
+            ) => Failure::Refused(Refusal::NoVlanFiltering(self.bridge.as_str().to_owned())),
             _ => Failure::Step {
                 action: action.clone(),
-                tap: self.tap.to_string(),
-                bridge: self.bridge.to_string(),
+                tap: self.tap.as_str().to_owned(),
+                bridge: self.bridge.as_str().to_owned(),
                 err,
             },
         }

@@ -1,12 +1,18 @@
 //! The one error type the binaries print, and the exit status it maps to.
 //!
-//! Every message carries its cause inline, once; nothing here uses
-//! `#[source]`, so nothing can print a cause twice. `main` prints the whole
-//! error as one line after the program's name.
+//! Causes stay typed: each is a field marked `#[source]` (a `NetlinkError`
+//! with its errno, a `Refusal`, an `UndoFailure`...), so code above can
+//! tell them apart. Each message also carries its cause inline, once, and
+//! `main` prints the error's Display alone, as one line after the
+//! program's name: nothing walks the `source()` chain, so nothing is
+//! printed twice. Every name from outside is escaped ([`crate::escape`]);
+//! fields hold names as they are, and Display escapes them.
 
+use std::ffi::OsString;
 use std::fmt;
 
 use crate::config::ConfigError;
+use crate::escape::{escape_os, Escaped};
 use crate::name::NameError;
 use crate::netlink::NetlinkError;
 use crate::policy::{Action, Refusal};
@@ -20,22 +26,32 @@ pub const EXIT_USAGE: u8 = 2;
 pub enum Error {
     #[error("{problem}; usage: {tool} [--check] TAP | --help | --version")]
     Usage { tool: &'static str, problem: String },
-    #[error("invalid {what} name {name:?}: {reason}")]
+    #[error("invalid {what} name \"{}\": {reason}", escape_os(name))]
     Name {
         what: &'static str,
-        name: String,
+        name: OsString,
+        #[source]
         reason: NameError,
     },
     #[error("{0}")]
-    Config(ConfigError),
-    #[error("cannot attach {tap} to bridge {bridge}: {reason}")]
+    Config(#[source] ConfigError),
+    #[error(
+        "cannot attach {} to bridge {}: {reason}",
+        Escaped(tap),
+        Escaped(bridge)
+    )]
     Attach {
         tap: String,
         bridge: String,
+        #[source]
         reason: Box<Failure>,
     },
-    #[error("cannot detach {tap}: {reason}")]
-    Detach { tap: String, reason: Box<Failure> },
+    #[error("cannot detach {}: {reason}", Escaped(tap))]
+    Detach {
+        tap: String,
+        #[source]
+        reason: Box<Failure>,
+    },
 }
 
 /// What went wrong while attaching or detaching.
@@ -49,7 +65,7 @@ pub enum Failure {
         #[source]
         err: NetlinkError,
     },
-    #[error("tap {0} does not exist")]
+    #[error("tap {} does not exist", Escaped(.0))]
     NoTap(String),
     #[error("{0}")]
     Refused(#[source] Refusal),
@@ -89,9 +105,9 @@ pub enum Looked {
 impl fmt::Display for Looked {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Looked::Tap(name) => write!(f, "tap {name}"),
-            Looked::Bridge(name) => write!(f, "bridge {name}"),
-            Looked::MasterOf(name) => write!(f, "the master of {name}"),
+            Looked::Tap(name) => write!(f, "tap {}", Escaped(name)),
+            Looked::Bridge(name) => write!(f, "bridge {}", Escaped(name)),
+            Looked::MasterOf(name) => write!(f, "the master of {}", Escaped(name)),
         }
     }
 }
@@ -108,17 +124,17 @@ pub struct UndoFailure {
 }
 
 impl Error {
-    pub fn attach(tap: &impl ToString, bridge: &impl ToString, reason: Failure) -> Self {
+    pub fn attach(tap: &impl AsRef<str>, bridge: &impl AsRef<str>, reason: Failure) -> Self {
         Error::Attach {
-            tap: tap.to_string(),
-            bridge: bridge.to_string(),
+            tap: tap.as_ref().to_owned(),
+            bridge: bridge.as_ref().to_owned(),
             reason: Box::new(reason),
         }
     }
 
-    pub fn detach(tap: &impl ToString, reason: Failure) -> Self {
+    pub fn detach(tap: &impl AsRef<str>, reason: Failure) -> Self {
         Error::Detach {
-            tap: tap.to_string(),
+            tap: tap.as_ref().to_owned(),
             reason: Box::new(reason),
         }
     }
@@ -141,11 +157,19 @@ impl Error {
 
 fn undo_note(tap: &str, bridge: &str, deleted_bridge: bool, failures: &[UndoFailure]) -> String {
     match (failures, deleted_bridge) {
-        ([], false) => format!("; {tap} was restored as it was found"),
-        ([], true) => format!("; {tap} was restored as it was found, and bridge {bridge} deleted"),
+        ([], false) => format!("; {} was restored as it was found", Escaped(tap)),
+        ([], true) => format!(
+            "; {} was restored as it was found, and bridge {} deleted",
+            Escaped(tap),
+            Escaped(bridge)
+        ),
         (f, _) => {
             let all: Vec<String> = f.iter().map(UndoFailure::to_string).collect();
-            format!("; restoring {tap} failed too: {}", all.join("; "))
+            format!(
+                "; restoring {} failed too: {}",
+                Escaped(tap),
+                all.join("; ")
+            )
         }
     }
 }
@@ -267,12 +291,12 @@ mod tests {
         );
         let e = Error::Name {
             what: "tap",
-            name: "a\nb".into(),
+            name: "a\nb\x1b".into(),
             reason: NameError::BadChar("whitespace"),
         };
         assert_eq!(
             e.to_string(),
-            "invalid tap name \"a\\nb\": the name contains whitespace, which interface names may not contain"
+            "invalid tap name \"a\\nb\\x1b\": the name contains whitespace, which interface names may not contain"
         );
     }
 

@@ -22,6 +22,7 @@ use std::fmt;
 use std::io;
 use std::path::Path;
 
+use crate::escape::{is_hazard, Escaped};
 use crate::glob::Glob;
 use crate::name::IfName;
 pub use access::{AccessRule, Principal};
@@ -51,7 +52,7 @@ impl Source<'_> {
 
 /// A configuration error: always exit status 2, always with file and line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path}{}: {msg}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+#[error("{}{}: {msg}", Escaped(path), line.map(|l| format!(":{l}")).unwrap_or_default())]
 pub struct ConfigError {
     pub path: String,
     pub line: Option<usize>,
@@ -147,7 +148,7 @@ impl Config {
                 continue;
             }
             // Messages quote the line: never let it drive the terminal.
-            if let Some(c) = text.chars().find(|&c| c.is_control() && c != '\t') {
+            if let Some(c) = text.chars().find(|&c| is_hazard(c) && c != '\t') {
                 let code = u32::from(c);
                 return Err(fail(format!(
                     "the line contains a control character (U+{code:04X})"
@@ -289,13 +290,13 @@ impl fmt::Display for Origin {
                 path,
                 line,
                 section: None,
-            } => write!(f, "{path}:{line}"),
+            } => write!(f, "{}:{line}", Escaped(path)),
             Origin::Line {
                 path,
                 line,
                 section: Some(glob),
             } => {
-                write!(f, "{path}:{line} in [match {glob}]")
+                write!(f, "{}:{line} in [match {glob}]", Escaped(path))
             }
         }
     }

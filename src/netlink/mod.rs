@@ -35,6 +35,7 @@ use nix::errno::Errno;
 use nix::sys::socket::{setsockopt, sockopt};
 use nix::sys::time::TimeVal;
 
+use crate::escape::Escaped;
 pub use bridge::{PortFlags, VlanRange};
 pub use link::{BridgeInfo, Link, Tun};
 
@@ -86,7 +87,7 @@ pub fn errno_sentence(errno: Errno) -> String {
 
 fn kernel_sentence(errno: Errno, ext_ack: Option<&str>) -> String {
     match ext_ack {
-        Some(msg) => format!("{} (kernel: \"{msg}\")", errno_sentence(errno)),
+        Some(msg) => format!("{} (kernel: \"{}\")", errno_sentence(errno), Escaped(msg)),
         None => errno_sentence(errno),
     }
 }

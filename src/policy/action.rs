@@ -1,5 +1,6 @@
 //! The changes vnet makes, one acknowledged request each.
 
+use crate::escape::Escaped;
 use crate::netlink::{format_mac, PortFlags, VlanRange};
 
 /// One change to the host: to the tap, or the bridge it joins.
@@ -52,8 +53,10 @@ impl Action {
         }
     }
 
-    /// "setting the MTU of vnet0 from 1500 to 9000", for messages and `--check`.
+    /// "setting the MTU of vnet0 from 1500 to 9000", for messages and
+    /// `--check`; `tap` and `bridge` are escaped here.
     pub fn describe(&self, tap: &str, bridge: &str) -> String {
+        let (tap, bridge) = (Escaped(tap), Escaped(bridge));
         match self {
             Action::CreateBridge {
                 vlan_filtering: false,
