@@ -75,3 +75,58 @@ fn c_strings_stop_at_nul() {
     assert_eq!(c_string(b"br0"), "br0");
     assert_eq!(c_string(b""), "");
 }
+
+fn reply(index: i32, attrs: Vec<Rtattr<neli::consts::rtnl::Ifla, Buffer>>) -> Ifinfomsg {
+    neli::rtnl::IfinfomsgBuilder::default()
+        .ifi_family(neli::consts::rtnl::RtAddrFamily::Unspecified)
+        .ifi_index(index)
+        .rtattrs(attrs.into_iter().collect::<neli::types::RtBuffer<_, _>>())
+        .build()
+        .unwrap()
+}
+
+/// Issue 16, defect 6: a reply without IFLA_MTU became a link with MTU 0,
+/// which a rollback would then have sent.
+#[test]
+fn a_reply_missing_what_vnet_relies_on_is_a_protocol_error() {
+    use neli::consts::rtnl::Ifla;
+    let name = || attr(Ifla::Ifname, "vnet0").unwrap();
+    let err = link::parse_link(&reply(3, vec![name()])).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unexpected netlink reply: the kernel's reply for vnet0 has no IFLA_MTU"
+    );
+    let err = link::parse_link(&reply(3, vec![attr(Ifla::Mtu, 1500u32).unwrap()])).unwrap_err();
+    assert!(err.to_string().ends_with("has no IFLA_IFNAME"), "{err}");
+    assert!(link::parse_link(&reply(0, vec![name()])).is_err());
+    let ok = link::parse_link(&reply(3, vec![name(), attr(Ifla::Mtu, 9000u32).unwrap()])).unwrap();
+    assert_eq!((ok.index, ok.name.as_str(), ok.mtu), (3, "vnet0", 9000));
+    assert_eq!((ok.mac, ok.master, ok.kind), (None, None, None));
+}
+
+/// A tun device whose reply does not say tap or tun is not guessed at.
+#[test]
+fn a_tun_without_its_type_is_a_protocol_error() {
+    use neli::consts::rtnl::{Ifla, IflaInfo};
+    let info = nest(
+        Ifla::Linkinfo,
+        &[
+            attr(IflaInfo::Kind, "tun").unwrap(),
+            nest(IflaInfo::Data, &Vec::<Rtattr<u16, Buffer>>::new()).unwrap(),
+        ],
+    )
+    .unwrap();
+    let msg = reply(
+        3,
+        vec![
+            attr(Ifla::Ifname, "vnet0").unwrap(),
+            attr(Ifla::Mtu, 1500u32).unwrap(),
+            info,
+        ],
+    );
+    let err = link::parse_link(&msg).unwrap_err();
+    assert!(
+        err.to_string().ends_with("vnet0 has no IFLA_TUN_TYPE"),
+        "{err}"
+    );
+}
