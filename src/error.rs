@@ -69,8 +69,9 @@ pub enum Failure {
     NoTap(String),
     #[error("{0}")]
     Refused(#[source] Refusal),
-    /// One request of the plan failed.
-    #[error("{}: {err}", action.describe(tap, bridge))]
+    /// One request of the plan failed; the errno is put in words for
+    /// that request ([`Action::errno_meaning`]).
+    #[error("{}: {}", action.describe(tap, bridge), err.sentence(err.errno().and_then(|e| action.errno_meaning(e))))]
     Step {
         action: Action,
         tap: String,
@@ -114,7 +115,7 @@ impl fmt::Display for Looked {
 
 /// An undo that failed too, with its cause.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: {err}", action.describe(tap, bridge))]
+#[error("{}: {}", action.describe(tap, bridge), err.sentence(err.errno().and_then(|e| action.errno_meaning(e))))]
 pub struct UndoFailure {
     pub action: Action,
     pub tap: String,
@@ -216,7 +217,7 @@ mod tests {
         let config = Error::Config(ConfigError {
             path: "f".into(),
             line: Some(1),
-            msg: "m".into(),
+            problem: crate::config::Problem::Invalid("m".into()),
         });
         assert_eq!(config.exit_code(), 2);
         let missing = Failure::NoTap("vnet0".into());

@@ -51,12 +51,27 @@ impl Source<'_> {
 }
 
 /// A configuration error: always exit status 2, always with file and line.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}{}: {msg}", Escaped(path), line.map(|l| format!(":{l}")).unwrap_or_default())]
+#[derive(Debug, thiserror::Error)]
+#[error("{}{}: {problem}", Escaped(path), line.map(|l| format!(":{l}")).unwrap_or_default())]
 pub struct ConfigError {
     pub path: String,
     pub line: Option<usize>,
-    pub msg: String,
+    #[source]
+    pub problem: Problem,
+}
+
+/// What is wrong with the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum Problem {
+    /// The file could not be read; the cause keeps its errno.
+    #[error("{}", file::sentence(.0))]
+    Read(#[source] io::Error),
+    /// A privileged helper's file, or a directory above it, is not root's alone.
+    #[error("{0}")]
+    Untrusted(String),
+    /// What a line (or two lines together) says is wrong, in words.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// Where a resolved value came from, for `--check`.
@@ -106,13 +121,14 @@ impl Config {
             Source::Trusted => (Path::new(DEFAULT_PATH), true),
         };
         let shown = path.display().to_string();
-        let fail = |path: String, msg: String| ConfigError {
+        let fail = |path: String, problem| ConfigError {
             path,
             line: None,
-            msg,
+            problem,
         };
         if trusted {
-            trust::check_directories(path).map_err(|(dir, why)| fail(dir, why))?;
+            trust::check_directories(path)
+                .map_err(|(dir, why)| fail(dir, Problem::Untrusted(why)))?;
         }
         match file::read(path, trusted) {
             Ok(bytes) => Config::parse(&shown, &bytes),
@@ -122,7 +138,7 @@ impl Config {
                     ..Config::default()
                 })
             }
-            Err(e) => Err(fail(shown, file::sentence(&e))),
+            Err(e) => Err(fail(shown, Problem::Read(e))),
         }
     }
 
@@ -139,7 +155,7 @@ impl Config {
             let fail = |msg: String| ConfigError {
                 path: path.to_owned(),
                 line: Some(line),
-                msg,
+                problem: Problem::Invalid(msg),
             };
             let text = std::str::from_utf8(raw)
                 .map_err(|_| fail("the line is not valid UTF-8".into()))?

@@ -55,7 +55,7 @@ pub enum NetlinkError {
     #[error("the kernel did not answer within {} seconds", TIMEOUT.as_secs())]
     Timeout,
     #[error("netlink socket: {0}")]
-    Io(io::Error),
+    Io(#[source] io::Error),
     #[error("unexpected netlink reply: {0}")]
     Protocol(String),
 }
@@ -69,7 +69,23 @@ impl NetlinkError {
     }
 }
 
-/// Turns an errno into a sentence a QEMU user can act on.
+impl NetlinkError {
+    /// This error in words, with `meaning` for its errno if the caller,
+    /// which knows what was asked, has one; the generic sentence otherwise.
+    pub fn sentence(&self, meaning: Option<&str>) -> String {
+        match (self, meaning) {
+            (NetlinkError::Kernel { ext_ack, .. }, Some(meaning)) => {
+                with_ext_ack(meaning.to_owned(), ext_ack.as_deref())
+            }
+            _ => self.to_string(),
+        }
+    }
+}
+
+/// Turns an errno into a sentence a QEMU user can act on, whatever the
+/// request was. What an errno means for one request (ENOSPC when a tap
+/// joins a bridge: no free port) is said where that request is known:
+/// `Action::errno_meaning`.
 pub fn errno_sentence(errno: Errno) -> String {
     match errno {
         Errno::ENODEV => "no such interface".into(),
@@ -79,16 +95,18 @@ pub fn errno_sentence(errno: Errno) -> String {
         Errno::EBUSY => "the device is busy: something else already uses it".into(),
         Errno::EOPNOTSUPP => "the kernel does not support this on this device".into(),
         Errno::EINVAL => "the kernel rejected the request as invalid".into(),
-        Errno::ELOOP => "that would make a loop of masters".into(),
-        Errno::ENOSPC | Errno::EXFULL => "the bridge has no free port".into(),
         other => other.desc().to_ascii_lowercase(),
     }
 }
 
 fn kernel_sentence(errno: Errno, ext_ack: Option<&str>) -> String {
+    with_ext_ack(errno_sentence(errno), ext_ack)
+}
+
+fn with_ext_ack(sentence: String, ext_ack: Option<&str>) -> String {
     match ext_ack {
-        Some(msg) => format!("{} (kernel: \"{}\")", errno_sentence(errno), Escaped(msg)),
-        None => errno_sentence(errno),
+        Some(msg) => format!("{sentence} (kernel: \"{}\")", Escaped(msg)),
+        None => sentence,
     }
 }
 

@@ -10,6 +10,31 @@ fn errnos_become_sentences() {
     assert_eq!(errno_sentence(Errno::ENOMEM), "out of memory");
 }
 
+/// Issue 16, item 7: ENOSPC means "no free port" only when a tap joins a
+/// bridge; the sentence is chosen where the request is known.
+#[test]
+fn an_errno_is_put_in_words_for_its_request() {
+    use crate::policy::Action;
+    let enospc = NetlinkError::Kernel {
+        errno: Errno::ENOSPC,
+        ext_ack: Some("x\x1b".into()),
+    };
+    let meaning = |a: &Action| enospc.sentence(a.errno_meaning(Errno::ENOSPC));
+    assert_eq!(
+        meaning(&Action::Attach),
+        "the bridge has no free port (kernel: \"x\\x1b\")"
+    );
+    let mtu = Action::SetMtu {
+        from: 1500,
+        to: 9000,
+    };
+    assert_eq!(
+        meaning(&mtu),
+        "no space left on device (kernel: \"x\\x1b\")"
+    );
+    assert_ne!(errno_sentence(Errno::ENOSPC), "the bridge has no free port");
+}
+
 #[test]
 fn kernel_errors_carry_the_ext_ack_once() {
     let e = NetlinkError::Kernel {

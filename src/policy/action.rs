@@ -1,5 +1,7 @@
 //! The changes vnet makes, one acknowledged request each.
 
+use nix::errno::Errno;
+
 use crate::escape::Escaped;
 use crate::netlink::{format_mac, PortFlags, VlanRange};
 
@@ -50,6 +52,26 @@ impl Action {
             Action::Detach => Some(Action::Attach),
             Action::SetUp(up) => Some(Action::SetUp(!up)),
             Action::SetPort(_) | Action::Vlans { .. } => None,
+        }
+    }
+
+    /// What `errno` means for this request, where it means something more
+    /// precise than the errno's generic sentence (`netlink::errno_sentence`).
+    pub fn errno_meaning(&self, errno: Errno) -> Option<&'static str> {
+        match (self, errno) {
+            // br_add_if(): BR_MAX_PORTS reached.
+            (Action::Attach, Errno::ENOSPC | Errno::EXFULL) => Some("the bridge has no free port"),
+            (Action::Attach, Errno::ELOOP) => Some("that would make a loop of masters"),
+            (Action::SetMtu { .. }, Errno::EINVAL) => {
+                Some("the tap does not accept that MTU (68 to 65535 for a tap)")
+            }
+            (Action::SetMac { .. }, Errno::EADDRNOTAVAIL) => {
+                Some("the kernel refused the address as not a unicast one")
+            }
+            (Action::CreateBridge { .. }, Errno::EOPNOTSUPP) => {
+                Some("this kernel has no bridge support (CONFIG_BRIDGE)")
+            }
+            _ => None,
         }
     }
 
