@@ -5,7 +5,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
 use proptest::prelude::*;
-use vnet::config::Config;
+use vnet::config::{Config, Origin};
 use vnet::glob::Glob;
 use vnet::name::IfName;
 
@@ -52,13 +52,28 @@ proptest! {
         let _ = Config::parse("fuzz.conf", &bytes);
     }
 
+    /// The bridge a configuration resolves to is the one written on the
+    /// line its origin names (what `--check` shows), or br0 by default.
     #[test]
-    fn configs_resolve_to_valid_bridges(lines in prop::collection::vec(config_line(), 0..12), tap in "[a-z0-9*?.-]{1,15}") {
+    fn a_resolved_bridge_comes_from_the_line_it_names(lines in prop::collection::vec(config_line(), 0..12), tap in "[a-z0-9*?.-]{1,15}") {
         let text = lines.join("\n");
         if let (Ok(config), Ok(tap)) = (Config::parse("fuzz.conf", text.as_bytes()), IfName::new(&tap)) {
             if let Ok(resolved) = config.resolve(&tap, None) {
-                prop_assert!(IfName::new(resolved.bridge.value.as_str()).is_ok());
-                prop_assert!(resolved.bridge.value.as_str().len() <= 15);
+                let bridge = resolved.bridge.value.as_str();
+                match &resolved.bridge.origin {
+                    Origin::Default => prop_assert_eq!(bridge, "br0"),
+                    Origin::Line { path, line, section } => {
+                        prop_assert_eq!(path.as_str(), "fuzz.conf");
+                        let (key, value) = lines[line - 1].split_once('=').expect("a key line");
+                        prop_assert_eq!((key.trim(), value.trim()), ("bridge", bridge));
+                        // From a section only if that is the tap's section.
+                        if let Some(glob) = section {
+                            let chosen = config.matching_section(&tap).map(|(glob, _)| glob);
+                            prop_assert_eq!(Some(glob.as_str()), chosen);
+                        }
+                    }
+                    Origin::Env(var) => prop_assert!(false, "no environment here: {}", var),
+                }
                 let _ = resolved.rows();
             }
         }

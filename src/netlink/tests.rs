@@ -59,7 +59,6 @@ fn macs_print_like_ip() {
 #[test]
 fn a_silent_peer_times_out() {
     use nix::sys::socket::{connect, NetlinkAddr};
-    use std::time::Instant;
     if !nix::unistd::geteuid().is_root() {
         assert_ne!(
             std::env::var("CI").as_deref(),
@@ -80,14 +79,10 @@ fn a_silent_peer_times_out() {
         &NetlinkAddr::new(silent.pid().unwrap(), 0),
     )
     .unwrap();
-    let start = Instant::now();
+    // Only the bounded receive (EAGAIN) gives Timeout; without the bound
+    // this test would hang, not fail, which the harness makes plain.
     let err = nl.link(&IfName::new("vnet0").unwrap()).unwrap_err();
     assert!(matches!(err, NetlinkError::Timeout), "{err:?}");
-    assert!(
-        start.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        start.elapsed()
-    );
     assert_eq!(
         err.to_string(),
         "the kernel did not answer within 5 seconds"
