@@ -37,6 +37,11 @@ impl<'a> Transaction<'a> {
         }
     }
 
+    /// Whether this transaction created the bridge (and would delete it).
+    pub fn created_bridge(&self) -> bool {
+        self.undo.contains(&Action::DeleteBridge)
+    }
+
     /// The bridge's index, once it exists: [`Action::Attach`] needs it.
     pub fn set_bridge(&mut self, index: u32) {
         self.bridge_index = Some(index);

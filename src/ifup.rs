@@ -108,14 +108,11 @@ pub fn run(tap: &IfName, settings: &Resolved, caller: Option<&Caller>) -> Result
     if let Some(create @ Action::CreateBridge { vlan_filtering }) = plan.actions.first() {
         tx.apply(&mut nl, std::slice::from_ref(create))
             .map_err(fail)?;
-        info!(
-            "created bridge {bridge}{}",
-            if *vlan_filtering {
-                " with VLAN filtering"
-            } else {
-                ""
-            }
-        );
+        match (tx.created_bridge(), vlan_filtering) {
+            (true, true) => info!("created bridge {bridge} with VLAN filtering"),
+            (true, false) => info!("created bridge {bridge}"),
+            (false, _) => info!("bridge {bridge} was created by another run meanwhile"),
+        }
         // The bridge exists now: ours, or another VM's that won the race.
         // The rest is planned again against it as the kernel reports it.
         plan = match replan(&mut nl, &link, settings) {
