@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use log::warn;
 
+use crate::escape::Escaped;
 use crate::name::IfName;
 use crate::policy::Caller;
 
@@ -82,12 +83,14 @@ fn message<E: Display>(
             format!("refused reason=\"{}\"", e.to_string().replace('"', "'")),
         ),
     };
-    let user = caller.user.as_deref().unwrap_or("-");
+    // Every value is escaped (the error's Display escapes its names), so
+    // no name can end the line or forge a field.
+    let user = Escaped(caller.user.as_deref().unwrap_or("-"));
     format!(
         "<{}>{tool}[{pid}]: uid={} user={user} tap={tap} bridge={} verdict={verdict}",
         AUTHPRIV | severity,
         caller.uid,
-        bridge.unwrap_or("-"),
+        Escaped(bridge.unwrap_or("-")),
     )
 }
 
@@ -95,6 +98,7 @@ fn message<E: Display>(
 mod tests {
     use super::*;
     use crate::error::{Error, Failure};
+    use crate::policy::Refusal;
 
     fn alice() -> Caller {
         Caller {
@@ -121,10 +125,7 @@ mod tests {
             ok,
             "<86>vnet-ifup[7]: uid=1000 user=alice tap=vnet0 bridge=br0 verdict=attached"
         );
-        let missing = Failure::Missing {
-            role: "bridge",
-            name: "br1".into(),
-        };
+        let missing = Failure::Refused(Refusal::NoBridge("br1".into()));
         let err = Err(Error::attach(&"vnet0", &"br1", missing));
         let refused = message(
             "vnet-ifup",

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::error::{Error, EXIT_FAILED};
+use crate::escape::{escape, escape_os};
 use crate::name::IfName;
 use crate::policy::Caller;
 use crate::{audit, bridge_helper, check, helper, ifdown, ifup};
@@ -67,18 +68,15 @@ pub fn main(tool: Tool) -> ExitCode {
         let _ = writeln!(io::stderr(), "{line}");
         std::process::exit(EXIT_FAILED.into());
     }));
-    // A privileged helper sheds every capability but CAP_NET_ADMIN first.
-    let caller = helper::caller();
-    if caller.is_some() {
-        if let Err(e) = helper::drop_capabilities() {
-            let _ = writeln!(
-                io::stderr(),
-                "{}: cannot drop capabilities: {e}",
-                tool.name()
-            );
+    // A privileged helper becomes its caller, with CAP_NET_ADMIN alone, first.
+    let ids = helper::privileged_caller();
+    if let Some((uid, gid)) = ids {
+        if let Err(e) = helper::drop_privileges(uid, gid) {
+            let _ = writeln!(io::stderr(), "{}: cannot drop privileges: {e}", tool.name());
             return ExitCode::from(EXIT_FAILED);
         }
     }
+    let caller = ids.map(|(uid, gid)| helper::caller(uid, gid));
     init_logging(tool);
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     if tool == Tool::Ifup && bridge_helper::is_invocation(&args) {
@@ -150,7 +148,7 @@ fn attach(
 ) -> (Result<(), Error>, Option<String>, &'static str) {
     match ifup::settings(tap, env, caller) {
         Ok((_, settings)) => {
-            let bridge = settings.bridge.value.to_string();
+            let bridge = settings.bridge.value.as_str().to_owned();
             (ifup::run(tap, &settings, caller), Some(bridge), "attached")
         }
         Err(e) => {
@@ -174,21 +172,26 @@ pub fn parse_args(tool: Tool, args: &[OsString]) -> Result<Command, Error> {
     };
     match args.as_slice() {
         [] => Err(usage("missing the TAP argument".into())),
-        [a, ..] if unknown_option(a) => Err(usage(format!("unknown option {a:?}"))),
+        [a, ..] if unknown_option(a) => Err(usage(format!("unknown option \"{}\"", escape_os(a)))),
         [a] if *a == "--help" || *a == "-h" => Ok(Command::Help),
         [a] if *a == "--version" || *a == "-V" => Ok(Command::Version),
-        [a] if *a == "--check" || *a == "--" => Err(usage(format!("{a:?} needs a TAP"))),
+        [a] if *a == "--check" || *a == "--" => {
+            Err(usage(format!("\"{}\" needs a TAP", escape_os(a))))
+        }
         [a, tap] if *a == "--check" => tap_name(tap).map(Command::Check),
         [a, tap] if *a == "--" => tap_name(tap).map(Command::Run),
         [tap] => tap_name(tap).map(Command::Run),
-        [_, extra, ..] => Err(usage(format!("unexpected argument {extra:?}"))),
+        [_, extra, ..] => Err(usage(format!(
+            "unexpected argument \"{}\"",
+            escape_os(extra)
+        ))),
     }
 }
 
 fn tap_name(arg: &OsStr) -> Result<IfName, Error> {
     IfName::from_os(arg).map_err(|reason| Error::Name {
         what: "tap",
-        name: arg.to_string_lossy().into_owned(),
+        name: arg.to_os_string(),
         reason,
     })
 }
@@ -205,7 +208,7 @@ fn panic_line(tool: Tool, payload: &dyn Any, at: Option<&Location<'_>>) -> Strin
         _ => "a panic",
     };
     let at = at.map(|l| format!(" at {l}")).unwrap_or_default();
-    let message = message.replace('\n', " ");
+    let message = escape(&message.replace('\n', " ")).into_owned();
     format!("{}: internal error{at}: {message}", tool.name())
 }
 
@@ -233,8 +236,8 @@ fn init_logging(tool: Tool) {
         .init();
     if let (Some(value), None) = (value, level) {
         log::warn!(
-            "VNET_LOG={:?} is not off, error, warn, info or debug; using warn",
-            value.to_string_lossy()
+            "VNET_LOG=\"{}\" is not off, error, warn, info or debug; using warn",
+            escape_os(&value)
         );
     }
 }

@@ -1,13 +1,21 @@
 //! The one error type the binaries print, and the exit status it maps to.
 //!
-//! Every message carries its cause inline, once; nothing here uses
-//! `#[source]`, so nothing can print a cause twice. `main` prints the whole
-//! error as one line after the program's name.
+//! Causes stay typed: each is a field marked `#[source]` (a `NetlinkError`
+//! with its errno, a `Refusal`, an `UndoFailure`...), so code above can
+//! tell them apart. Each message also carries its cause inline, once, and
+//! `main` prints the error's Display alone, as one line after the
+//! program's name: nothing walks the `source()` chain, so nothing is
+//! printed twice. Every name from outside is escaped ([`crate::escape`]);
+//! fields hold names as they are, and Display escapes them.
+
+use std::ffi::OsString;
+use std::fmt;
 
 use crate::config::ConfigError;
+use crate::escape::{escape_os, Escaped};
 use crate::name::NameError;
 use crate::netlink::NetlinkError;
-use crate::policy::Refusal;
+use crate::policy::{Action, Refusal};
 
 /// Exit status 1: the operation failed or was refused.
 pub const EXIT_FAILED: u8 = 1;
@@ -18,26 +26,33 @@ pub const EXIT_USAGE: u8 = 2;
 pub enum Error {
     #[error("{problem}; usage: {tool} [--check] TAP | --help | --version")]
     Usage { tool: &'static str, problem: String },
-    #[error("invalid {what} name {name:?}: {reason}")]
+    #[error("invalid {what} name \"{}\": {reason}", escape_os(name))]
     Name {
         what: &'static str,
-        name: String,
+        name: OsString,
+        #[source]
         reason: NameError,
     },
     #[error("{0}")]
-    Config(ConfigError),
-    #[error("cannot attach {tap} to bridge {bridge}: {reason}")]
+    Config(#[source] ConfigError),
+    #[error(
+        "cannot attach {} to bridge {}: {reason}",
+        Escaped(tap),
+        Escaped(bridge)
+    )]
     Attach {
         tap: String,
         bridge: String,
+        #[source]
         reason: Box<Failure>,
     },
     /// `master` is the tap's bridge when it had one: the audit log names
     /// it, the message does not need to (its steps do).
-    #[error("cannot detach {tap}: {reason}")]
+    #[error("cannot detach {}: {reason}", Escaped(tap))]
     Detach {
         tap: String,
         master: Option<String>,
+        #[source]
         reason: Box<Failure>,
     },
 }
@@ -46,56 +61,89 @@ pub enum Error {
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
     #[error("cannot open a netlink socket: {0}")]
-    Socket(NetlinkError),
-    #[error("looking up {name}: {err}")]
-    Lookup { name: String, err: NetlinkError },
-    #[error("{role} {name} does not exist")]
-    Missing { role: &'static str, name: String },
-    #[error("{0}")]
-    Refused(Refusal),
-    #[error("{step}: {err}{}", undo_note(tap, *undone, undo_failures))]
-    Step {
-        step: String,
+    Socket(#[source] NetlinkError),
+    #[error("looking up {what}: {err}")]
+    Lookup {
+        what: Looked,
+        #[source]
         err: NetlinkError,
+    },
+    #[error("tap {} does not exist", Escaped(.0))]
+    NoTap(String),
+    #[error("{0}")]
+    Refused(#[source] Refusal),
+    /// One request of the plan failed; the errno is put in words for
+    /// that request ([`Action::errno_meaning`]).
+    #[error("{}: {}", action.describe(tap, bridge), err.sentence(err.errno().and_then(|e| action.errno_meaning(e))))]
+    Step {
+        action: Action,
         tap: String,
-        /// Earlier actions of this run were undone.
-        undone: bool,
-        undo_failures: Vec<String>,
+        bridge: String,
+        #[source]
+        err: NetlinkError,
+    },
+    /// `failure` ended a run after some of its steps were carried out;
+    /// they were undone, each undo that failed is in `undo_failures`.
+    #[error("{failure}{}", undo_note(tap, bridge, *deleted_bridge, undo_failures))]
+    Undone {
+        #[source]
+        failure: Box<Failure>,
+        tap: String,
+        bridge: String,
+        /// The bridge this run created was deleted again.
+        deleted_bridge: bool,
+        undo_failures: Vec<UndoFailure>,
     },
     #[error("{}", join(.0))]
     Several(Vec<Failure>),
 }
 
-impl Failure {
-    /// A failed step with nothing undone.
-    pub fn step(step: String, err: NetlinkError, tap: &impl ToString) -> Self {
-        Failure::Step {
-            step,
-            err,
-            tap: tap.to_string(),
-            undone: false,
-            undo_failures: Vec::new(),
+/// What [`Failure::Lookup`] was looking for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Looked {
+    Tap(String),
+    Bridge(String),
+    MasterOf(String),
+}
+
+impl fmt::Display for Looked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Looked::Tap(name) => write!(f, "tap {}", Escaped(name)),
+            Looked::Bridge(name) => write!(f, "bridge {}", Escaped(name)),
+            Looked::MasterOf(name) => write!(f, "the master of {}", Escaped(name)),
         }
     }
 }
 
+/// An undo that failed too, with its cause.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {}", action.describe(tap, bridge), err.sentence(err.errno().and_then(|e| action.errno_meaning(e))))]
+pub struct UndoFailure {
+    pub action: Action,
+    pub tap: String,
+    pub bridge: String,
+    #[source]
+    pub err: NetlinkError,
+}
+
 impl Error {
-    pub fn attach(tap: &impl ToString, bridge: &impl ToString, reason: Failure) -> Self {
+    pub fn attach(tap: &impl AsRef<str>, bridge: &impl AsRef<str>, reason: Failure) -> Self {
         Error::Attach {
-            tap: tap.to_string(),
-            bridge: bridge.to_string(),
+            tap: tap.as_ref().to_owned(),
+            bridge: bridge.as_ref().to_owned(),
             reason: Box::new(reason),
         }
     }
 
-    pub fn detach(tap: &impl ToString, reason: Failure) -> Self {
+    pub fn detach(tap: &impl AsRef<str>, reason: Failure) -> Self {
         Error::detach_from(tap, None, reason)
     }
 
     /// A detach that failed or was refused while the tap was on `master`.
-    pub fn detach_from(tap: &impl ToString, master: Option<String>, reason: Failure) -> Self {
+    pub fn detach_from(tap: &impl AsRef<str>, master: Option<String>, reason: Failure) -> Self {
         Error::Detach {
-            tap: tap.to_string(),
+            tap: tap.as_ref().to_owned(),
             master,
             reason: Box::new(reason),
         }
@@ -119,11 +167,22 @@ impl Error {
     }
 }
 
-fn undo_note(tap: &str, undone: bool, failures: &[String]) -> String {
-    match (undone, failures) {
-        (false, _) => String::new(),
-        (true, []) => format!("; {tap} was restored as it was found"),
-        (true, f) => format!("; restoring {tap} failed too: {}", f.join("; ")),
+fn undo_note(tap: &str, bridge: &str, deleted_bridge: bool, failures: &[UndoFailure]) -> String {
+    match (failures, deleted_bridge) {
+        ([], false) => format!("; {} was restored as it was found", Escaped(tap)),
+        ([], true) => format!(
+            "; {} was restored as it was found, and bridge {} deleted",
+            Escaped(tap),
+            Escaped(bridge)
+        ),
+        (f, _) => {
+            let all: Vec<String> = f.iter().map(UndoFailure::to_string).collect();
+            format!(
+                "; restoring {} failed too: {}",
+                Escaped(tap),
+                all.join("; ")
+            )
+        }
     }
 }
 
@@ -133,116 +192,5 @@ fn join(failures: &[Failure]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use nix::errno::Errno;
-
-    fn kernel(errno: Errno) -> NetlinkError {
-        NetlinkError::Kernel {
-            errno,
-            ext_ack: None,
-        }
-    }
-
-    #[test]
-    fn exit_codes() {
-        let usage = Error::Usage {
-            tool: "vnet-ifup",
-            problem: "missing TAP".into(),
-        };
-        assert_eq!(usage.exit_code(), 2);
-        let name = Error::Name {
-            what: "tap",
-            name: "x".into(),
-            reason: NameError::Empty,
-        };
-        assert_eq!(name.exit_code(), 2);
-        let config = Error::Config(ConfigError {
-            path: "f".into(),
-            line: Some(1),
-            msg: "m".into(),
-        });
-        assert_eq!(config.exit_code(), 2);
-        let missing = Failure::Missing {
-            role: "bridge",
-            name: "br0".into(),
-        };
-        let attach = Error::attach(&"vnet0", &"br0", missing);
-        assert_eq!(attach.exit_code(), 1);
-        let detach = Error::detach(&"vnet0", Failure::Several(vec![]));
-        assert_eq!(detach.exit_code(), 1);
-    }
-
-    #[test]
-    fn messages_name_tap_and_bridge_once() {
-        let e = Error::attach(
-            &"vnet0",
-            &"br0",
-            Failure::Step {
-                step: "attaching vnet0 to br0".into(),
-                err: NetlinkError::Kernel {
-                    errno: Errno::EBUSY,
-                    ext_ack: Some("Device is already in use".into()),
-                },
-                tap: "vnet0".into(),
-                undone: true,
-                undo_failures: vec![],
-            },
-        );
-        assert_eq!(
-            e.to_string(),
-            "cannot attach vnet0 to bridge br0: attaching vnet0 to br0: the device is busy: \
-             something else already uses it (kernel: \"Device is already in use\"); \
-             vnet0 was restored as it was found"
-        );
-    }
-
-    #[test]
-    fn usage_and_names_read_well() {
-        let e = Error::Usage {
-            tool: "vnet-ifdown",
-            problem: "unknown option \"-x\"".into(),
-        };
-        assert_eq!(
-            e.to_string(),
-            "unknown option \"-x\"; usage: vnet-ifdown [--check] TAP | --help | --version"
-        );
-        let e = Error::Name {
-            what: "tap",
-            name: "a\nb".into(),
-            reason: NameError::BadChar("whitespace"),
-        };
-        assert_eq!(
-            e.to_string(),
-            "invalid tap name \"a\\nb\": the name contains whitespace, which interface names may not contain"
-        );
-    }
-
-    #[test]
-    fn several_failures_are_all_reported() {
-        let e = Error::detach(
-            &"vnet0",
-            Failure::Several(vec![
-                Failure::Step {
-                    step: "detaching vnet0 from br0".into(),
-                    err: kernel(Errno::EPERM),
-                    tap: "vnet0".into(),
-                    undone: false,
-                    undo_failures: vec![],
-                },
-                Failure::Step {
-                    step: "setting vnet0 down".into(),
-                    err: kernel(Errno::ENODEV),
-                    tap: "vnet0".into(),
-                    undone: false,
-                    undo_failures: vec![],
-                },
-            ]),
-        );
-        let text = e.to_string();
-        assert!(
-            text.starts_with("cannot detach vnet0: detaching vnet0 from br0: permission denied")
-        );
-        assert!(text.ends_with("; setting vnet0 down: no such interface"));
-    }
-}
+#[path = "error_tests.rs"]
+mod tests;

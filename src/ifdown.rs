@@ -4,7 +4,8 @@ use log::{info, log_enabled, Level};
 use nix::errno::Errno;
 
 use crate::apply;
-use crate::error::{Error, Failure};
+use crate::error::{Error, Failure, Looked};
+use crate::escape::Escaped;
 use crate::name::IfName;
 use crate::netlink::{Link, Netlink};
 use crate::policy::{self, Action, Caller};
@@ -26,7 +27,7 @@ pub fn prepare(
 
 fn lookup(nl: &mut Netlink, tap: &IfName) -> Result<Option<Link>, Failure> {
     nl.link(tap).map_err(|err| Failure::Lookup {
-        name: format!("tap {tap}"),
+        what: Looked::Tap(tap.as_str().to_owned()),
         err,
     })
 }
@@ -74,7 +75,7 @@ pub fn run(tap: &IfName, caller: Option<&Caller>) -> Result<Option<String>, Erro
         .map(|index| master_name(&mut nl, index));
     if failed.is_empty() {
         match &master {
-            Some(master) => info!("detached {tap} from {master}; it is down"),
+            Some(master) => info!("detached {tap} from {}; it is down", Escaped(master)),
             None => info!("{tap} was not attached; it is down"),
         }
         return Ok(master);
@@ -82,7 +83,12 @@ pub fn run(tap: &IfName, caller: Option<&Caller>) -> Result<Option<String>, Erro
     let named = master.clone().unwrap_or_default();
     let failures = failed
         .into_iter()
-        .map(|(action, err)| Failure::step(action.describe(tap.as_str(), &named), err, tap))
+        .map(|(action, err)| Failure::Step {
+            action: action.clone(),
+            tap: tap.as_str().to_owned(),
+            bridge: named.clone(),
+            err,
+        })
         .collect();
     Err(Error::detach_from(tap, master, Failure::Several(failures)))
 }

@@ -62,8 +62,11 @@ fn a_bad_vnet_log_is_a_warning_in_our_own_words() {
     };
     let error = "vnet-ifdown: invalid tap name \"a b\": the name contains whitespace, \
                  which interface names may not contain\n";
-    for bad in [&b"\x01"[..], b"vnet=debug", b"loud"] {
-        let shown = format!("{:?}", String::from_utf8_lossy(bad));
+    for (bad, shown) in [
+        (&b"\x01"[..], "\"\\x01\""),
+        (b"vnet=debug", "\"vnet=debug\""),
+        (b"lo\xffud", "\"lo\\xffud\""),
+    ] {
         let warning = format!(
             "vnet-ifdown: warning: VNET_LOG={shown} is not off, error, warn, info or debug; \
              using warn\n"
@@ -82,7 +85,7 @@ fn non_utf8_tap_is_refused_cleanly() {
     assert_eq!((code, out.as_str()), (Some(2), ""));
     assert_eq!(
         err,
-        "vnet-ifup: invalid tap name \"vnet\u{fffd}0\": the name is not valid UTF-8\n"
+        "vnet-ifup: invalid tap name \"vnet\\xff0\": the name is not valid UTF-8\n"
     );
 }
 

@@ -40,14 +40,7 @@ pub fn report(
     for (key, value, origin) in resolved.rows() {
         let _ = writeln!(out, "{key:<W$}{value:<10} ({origin})");
     }
-    let Some(plan) = preflight::plan(bridge, &resolved)? else {
-        let _ = writeln!(
-            out,
-            "{:<W$}none yet: bridge {bridge} will be created (create-bridge = yes)",
-            "plan"
-        );
-        return Ok(());
-    };
+    let plan = preflight::plan(bridge, &resolved)?;
     if plan.bridge_down {
         let _ = writeln!(out, "{:<W$}bridge {bridge} is down", "warning");
     }
@@ -56,11 +49,18 @@ pub fn report(
     } else {
         ""
     };
-    let mut steps = vec![format!("creating the tap{vnet_hdr}, owned by the caller")];
-    steps.extend(plan.actions.iter().map(|action| match action {
+    // A bridge the plan creates comes first, then the tap that joins it.
+    let (create, rest): (Vec<&Action>, Vec<&Action>) = plan
+        .actions
+        .iter()
+        .partition(|a| matches!(a, Action::CreateBridge { .. }));
+    let describe = |action: &Action| match action {
         Action::SetMac { .. } => "setting the first octet of the tap's MAC address to fe".into(),
         other => other.describe("the tap", bridge.as_str()),
-    }));
+    };
+    let mut steps: Vec<String> = create.into_iter().map(describe).collect();
+    steps.push(format!("creating the tap{vnet_hdr}, owned by the caller"));
+    steps.extend(rest.into_iter().map(describe));
     steps.push("sending its file descriptor to QEMU".into());
     for (n, step) in steps.iter().enumerate() {
         let label = if n == 0 { "plan" } else { "" };

@@ -57,7 +57,7 @@ impl HelperError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ConfigError;
+    use crate::config::{ConfigError, Problem};
 
     fn br0() -> IfName {
         IfName::new("br0").unwrap()
@@ -79,7 +79,7 @@ mod tests {
         let config = HelperError::Vnet(Error::Config(ConfigError {
             path: "f".into(),
             line: Some(1),
-            msg: "m".into(),
+            problem: Problem::Invalid("m".into()),
         }));
         assert_eq!(config.exit_code(), 2);
         let tun = HelperError::Tun {

@@ -8,7 +8,7 @@ use nix::unistd::{getgid, getuid};
 
 use super::{pattern, HelperError};
 use crate::config::Resolved;
-use crate::error::Failure;
+use crate::error::{Failure, Looked};
 use crate::ifup;
 use crate::name::IfName;
 use crate::netlink::{Link, Netlink, Tun};
@@ -36,19 +36,15 @@ pub fn fresh_tap() -> Link {
     }
 }
 
-/// The plan for a fresh tap on `bridge`, or `None` when the bridge is
-/// missing and `create-bridge = yes` will make it; a refusal otherwise.
-pub fn plan(bridge: &IfName, settings: &Resolved) -> Result<Option<AttachPlan>, HelperError> {
+/// The plan for a fresh tap on `bridge` (creating the bridge first when it
+/// is missing and `create-bridge = yes`), or a refusal.
+pub fn plan(bridge: &IfName, settings: &Resolved) -> Result<AttachPlan, HelperError> {
     let refuse = |reason| HelperError::Refused {
         bridge: bridge.clone(),
         reason: Box::new(reason),
     };
     let mut nl = Netlink::connect().map_err(|e| refuse(Failure::Socket(e)))?;
-    let found = match ifup::find(&mut nl, "bridge", bridge) {
-        Err(Failure::Missing { .. }) if settings.create_bridge.value => return Ok(None),
-        other => other.map_err(refuse)?,
-    };
-    policy::plan_attach(&fresh_tap(), &found, None, settings)
-        .map(Some)
+    let found = ifup::lookup(&mut nl, bridge, Looked::Bridge).map_err(refuse)?;
+    policy::plan_attach(&fresh_tap(), found.as_ref(), None, settings)
         .map_err(|r| refuse(Failure::Refused(r)))
 }

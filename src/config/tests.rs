@@ -267,6 +267,11 @@ fn missing_default_file_means_defaults_but_a_named_file_must_exist() {
     let missing = Path::new("/nonexistent/vnet.conf");
     let err = Config::load(Source::Named(missing)).unwrap_err();
     assert_eq!(err.to_string(), "/nonexistent/vnet.conf: no such file");
+    // The cause stays typed, errno and all, under the sentence.
+    let Problem::Read(cause) = &err.problem else {
+        panic!("{err:?}")
+    };
+    assert_eq!(cause.raw_os_error(), Some(libc::ENOENT));
     let err = Config::load(Source::Named(Path::new("/dev/zero"))).unwrap_err();
     assert_eq!(err.to_string(), "/dev/zero: not a regular file");
     let empty = Config::load(Source::Named(Path::new("/dev/null"))).unwrap();

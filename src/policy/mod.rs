@@ -6,78 +6,90 @@ mod action;
 mod port;
 
 use crate::config::{Mac, Mtu, Resolved};
-use crate::netlink::Link;
+use crate::escape::Escaped;
+use crate::netlink::{BridgeInfo, Link};
 pub use access::{may_use, owns, Caller};
 pub use action::Action;
 
-/// Why an interface is not touched at all.
+/// Why an interface is not touched at all. Names are held as they are
+/// and escaped when shown; `what` and `why` are our own sentences.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     #[error(
-        "{0} is a layer-3 tun device, not a tap: QEMU's tap netdev needs one made \
-         with \"mode tap\""
+        "{} is a layer-3 tun device, not a tap: QEMU's tap netdev needs one made \
+         with \"mode tap\"",
+        Escaped(.0)
     )]
     Layer3Tun(String),
-    #[error("{name} is {what}, not a tap")]
+    #[error("{} is {what}, not a tap", Escaped(name))]
     NotATap { name: String, what: String },
-    #[error("{name} is {what}, not a bridge")]
+    #[error("bridge {} does not exist", Escaped(.0))]
+    NoBridge(String),
+    #[error("{} is {what}, not a bridge", Escaped(name))]
     NotABridge { name: String, what: String },
-    #[error("{tap} is already attached to {master}; leaving it there")]
+    #[error(
+        "{} is already attached to {}; leaving it there",
+        Escaped(tap),
+        Escaped(master)
+    )]
     OtherMaster { tap: String, master: String },
     #[error(
-        "bridge {0}: this kernel's bridge has no VLAN filtering \
-         (CONFIG_BRIDGE_VLAN_FILTERING), so pvid and tagged cannot be applied"
+        "bridge {}: this kernel's bridge has no VLAN filtering \
+         (CONFIG_BRIDGE_VLAN_FILTERING), so pvid and tagged cannot be applied",
+        Escaped(.0)
     )]
     NoVlanFiltering(String),
     #[error(
-        "bridge {0} has VLAN filtering off, so pvid and tagged cannot be applied: turn it on \
-         with \"ip link set {0} type bridge vlan_filtering 1\" (vnet never changes it on an \
-         existing bridge, since that changes every other port)"
+        "bridge {name} has VLAN filtering off, so pvid and tagged cannot be applied: turn it on \
+         with \"ip link set {name} type bridge vlan_filtering 1\" (vnet never changes it on an \
+         existing bridge, since that changes every other port)",
+        name = Escaped(.0)
     )]
     VlanFilteringOff(String),
-    #[error("{caller} may not use bridge {bridge}: {why}")]
+    #[error("{caller} may not use bridge {}: {why}", Escaped(bridge))]
     AccessDenied {
-        caller: String,
+        caller: Box<Caller>,
         bridge: String,
         why: String,
     },
     #[error(
         "{tap} does not belong to {caller}: {why}; create it for them with \
-         \"ip tuntap add {tap} mode tap user {fix}\""
+         \"ip tuntap add {tap} mode tap user {}\"",
+        caller.account(),
+        tap = Escaped(tap)
     )]
     NotYourTap {
         tap: String,
-        caller: String,
+        caller: Box<Caller>,
         why: String,
-        fix: String,
     },
 }
 
 /// What `vnet-ifup` will do, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AttachPlan {
+    /// Starts with [`Action::CreateBridge`] when the bridge is to be made.
     pub actions: Vec<Action>,
-    /// The tap is on this bridge already: only making sure it is up.
+    /// The tap is on this bridge already: only its port policy and IFF_UP
+    /// are made sure of.
     pub already_attached: bool,
     pub bridge_down: bool,
 }
 
-/// Plans attaching `tap` to `bridge`. `master` is the tap's current master
-/// when it has one other than `bridge`.
+/// Plans attaching `tap` to the bridge `settings` name, which is `bridge`
+/// if it exists. A missing bridge is planned as `create-bridge` would
+/// make it (up, MTU 1500, VLAN filtering if VLANs are configured), with
+/// its creation as the first step: a run that is refused creates nothing.
+/// `master` is the tap's current master when it has one other than `bridge`.
 pub fn plan_attach(
     tap: &Link,
-    bridge: &Link,
+    bridge: Option<&Link>,
     master: Option<&Link>,
     settings: &Resolved,
 ) -> Result<AttachPlan, Refusal> {
     check_tap(tap)?;
-    if bridge.kind.as_deref() != Some("bridge") {
-        return Err(Refusal::NotABridge {
-            name: bridge.name.clone(),
-            what: describe(bridge),
-        });
-    }
-    let already_attached = tap.master == Some(bridge.index);
+    let (bridge, create) = plan_bridge(bridge, settings)?;
+    let already_attached = create.is_none() && tap.master == Some(bridge.index);
     if let (Some(index), false) = (tap.master, already_attached) {
         return Err(Refusal::OtherMaster {
             tap: tap.name.clone(),
@@ -88,7 +100,7 @@ pub fn plan_attach(
         });
     }
 
-    let mut actions = Vec::new();
+    let mut actions: Vec<Action> = create.into_iter().collect();
     if !already_attached {
         let mtu = match settings.mtu.value {
             Mtu::Bridge => Some(bridge.mtu),
@@ -105,12 +117,12 @@ pub fn plan_attach(
                 actions.push(Action::SetMac { from, to });
             }
         }
-        actions.push(Action::SetMaster {
-            from: 0,
-            to: bridge.index,
-        });
-        actions.extend(port::actions(bridge, settings)?);
+        actions.push(Action::Attach);
     }
+    // Isolation and VLANs are a security boundary: a tap already on its
+    // bridge gets the configured port policy too (setting it again is
+    // harmless), or the run fails saying why.
+    actions.extend(port::actions(&bridge, settings)?);
     if !tap.up {
         actions.push(Action::SetUp(true));
     }
@@ -121,15 +133,58 @@ pub fn plan_attach(
     })
 }
 
+/// The bridge a tap is to join: `bridge` if it exists and is one, or,
+/// with `create-bridge = yes`, the one [`Action::CreateBridge`] makes.
+/// `--check` asks this too when there is no tap yet.
+pub fn plan_bridge(
+    bridge: Option<&Link>,
+    settings: &Resolved,
+) -> Result<(Link, Option<Action>), Refusal> {
+    let name = settings.bridge.value.as_str();
+    let (bridge, create) = match bridge {
+        Some(bridge) => (bridge.clone(), None),
+        None if settings.create_bridge.value => {
+            let vlan_filtering = settings.uses_vlans();
+            let create = Action::CreateBridge { vlan_filtering };
+            (new_bridge(name, vlan_filtering), Some(create))
+        }
+        None => return Err(Refusal::NoBridge(name.to_owned())),
+    };
+    if bridge.kind.as_deref() != Some("bridge") {
+        return Err(Refusal::NotABridge {
+            name: bridge.name.clone(),
+            what: describe(&bridge),
+        });
+    }
+    Ok((bridge, create))
+}
+
+/// The bridge `create-bridge` makes, as the kernel will report it: up,
+/// with the MTU a bridge without ports has, in VLAN 1 by default.
+fn new_bridge(name: &str, vlan_filtering: bool) -> Link {
+    Link {
+        index: 0,
+        name: name.to_owned(),
+        kind: Some("bridge".into()),
+        tun: None,
+        bridge: Some(BridgeInfo {
+            vlan_filtering,
+            default_pvid: Some(1),
+        }),
+        mtu: 1500,
+        mac: None,
+        master: None,
+        up: true,
+        loopback: false,
+    }
+}
+
 /// Plans detaching `tap`: free it from its master, then set it down.
 pub fn plan_detach(tap: &Link) -> Result<Vec<Action>, Refusal> {
     check_tap(tap)?;
     let mut actions = Vec::new();
-    if let Some(master) = tap.master {
-        actions.push(Action::SetMaster {
-            from: master,
-            to: 0,
-        });
+    if tap.master.is_some() {
+        actions.push(Action::Detach);
     }
     if tap.up {
         actions.push(Action::SetUp(false));
@@ -155,7 +210,7 @@ fn describe(link: &Link) -> String {
         Some("bridge") => "a bridge".into(),
         Some("tun") if link.tun.as_ref().is_some_and(|t| t.tap) => "a tap".into(),
         Some("tun") => "a layer-3 tun device".into(),
-        Some(kind) => format!("a {kind} device"),
+        Some(kind) => format!("a {} device", Escaped(kind)),
         None if link.loopback => "the loopback device".into(),
         None => "a physical device".into(),
     }

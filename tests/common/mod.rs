@@ -11,6 +11,7 @@ pub mod guest;
 pub mod libvirt;
 pub mod qemu;
 pub mod qmp;
+pub mod strace;
 pub mod tapfd;
 pub mod users;
 

@@ -35,8 +35,21 @@ pub struct Helper {
     syslog: UnixDatagram,
 }
 
+/// How the binaries are made privileged.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Install {
+    /// `setcap cap_net_admin+ep`, as README.md says.
+    FileCaps,
+    /// Owned by root, mode 4755, as qemu-bridge-helper often is.
+    SetuidRoot,
+}
+
 impl Helper {
     pub fn new(config: &str) -> Option<Helper> {
+        Helper::installed(config, Install::FileCaps)
+    }
+
+    pub fn installed(config: &str, install: Install) -> Option<Helper> {
         if !super::privileged() {
             return None;
         }
@@ -55,7 +68,15 @@ impl Helper {
                 .join("bin")
                 .join(PathBuf::from(bin).file_name().expect("name"));
             fs::copy(bin, &copy).expect("copy binary");
-            super::run_ok("setcap", &[caps, copy.to_str().expect("path")]);
+            match install {
+                Install::FileCaps => {
+                    super::run_ok("setcap", &[caps, copy.to_str().expect("path")]);
+                }
+                Install::SetuidRoot => {
+                    std::os::unix::fs::chown(&copy, Some(0), Some(0)).expect("chown");
+                    fs::set_permissions(&copy, fs::Permissions::from_mode(0o4755)).expect("chmod");
+                }
+            }
         }
         fs::write(
             root.join("etc/passwd"),
@@ -125,13 +146,7 @@ impl Helper {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Run {
-        let mut child = self
-            .command_as(uid, groups, bin, env)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run");
+        let mut child = self.spawn_as(uid, groups, bin, args, env);
         let start = Instant::now();
         while child.try_wait().expect("wait").is_none() {
             if start.elapsed() > Duration::from_secs(60) {
@@ -141,6 +156,24 @@ impl Helper {
             std::thread::sleep(Duration::from_millis(20));
         }
         Run::from(child.wait_with_output().expect("output"))
+    }
+
+    /// [`Helper::run_as`], returning at once. `ip netns exec`, the shell
+    /// and setpriv each exec the next: the child's pid is the binary's.
+    pub fn spawn_as(
+        &self,
+        uid: u32,
+        groups: &[u32],
+        bin: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> std::process::Child {
+        self.command_as(uid, groups, bin, env)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run")
     }
 
     /// `run_as` before its arguments: they are appended to the command.
