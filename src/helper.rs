@@ -6,6 +6,7 @@ use std::io;
 
 use nix::unistd::{getgid, getgroups, getuid};
 
+use crate::config::Principal;
 use crate::policy::Caller;
 
 /// `CAP_NET_ADMIN`, from include/uapi/linux/capability.h.
@@ -67,6 +68,20 @@ fn names(file: &str, ids: &[u32]) -> Vec<String> {
             ids.contains(&id).then(|| name.to_owned())
         })
         .collect()
+}
+
+/// Whether the user or group an `[access]` rule names has an entry in
+/// /etc/passwd or /etc/group, read as [`caller`] reads them. Ids and
+/// `all` need no entry.
+pub fn account_exists(who: &Principal) -> bool {
+    let (file, name) = match who {
+        Principal::User(name) => ("/etc/passwd", name),
+        Principal::Group(name) => ("/etc/group", name),
+        Principal::All | Principal::Uid(_) | Principal::Gid(_) => return true,
+    };
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    text.lines()
+        .any(|line| line.split(':').next() == Some(name))
 }
 
 /// Keeps CAP_NET_ADMIN, if we have it, and drops every other capability

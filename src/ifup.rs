@@ -3,9 +3,10 @@
 use log::{info, warn};
 
 use crate::apply::{self, Names};
-use crate::cli::Env;
 use crate::config::{Config, Resolved, Source};
+use crate::env::Env;
 use crate::error::{Error, Failure};
+use crate::helper;
 use crate::name::IfName;
 use crate::netlink::{format_mac, Link, Netlink};
 use crate::policy::{self, Action, AttachPlan, Caller, Refusal};
@@ -75,6 +76,9 @@ pub fn settings(
         (None, None) => Source::Default,
     };
     let config = Config::load(source).map_err(Error::Config)?;
+    config
+        .check_accounts(helper::account_exists)
+        .map_err(Error::Config)?;
     let bridge = match &env.bridge {
         Some(raw) => Some(IfName::from_os(raw).map_err(|reason| Error::Name {
             what: "VNET_BRIDGE bridge",

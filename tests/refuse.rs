@@ -171,7 +171,7 @@ fn a_broken_config_is_exit_2_with_its_line() {
         &["vnet0"],
         &[("VNET_CONFIG", "/nonexistent.conf")],
         2,
-        "vnet-ifup: /nonexistent.conf: no such file",
+        "vnet-ifup: VNET_CONFIG=/nonexistent.conf: no such file",
     );
     std::fs::write(&conf, b"bridge = br\xff\n").unwrap();
     refused(
