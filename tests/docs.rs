@@ -227,3 +227,49 @@ fn the_readme_check_example_is_what_vnet_prints() {
         run.stdout
     );
 }
+
+/// README: the packages hold the binaries cargo test runs, and make deb
+/// gets them from cargo build without compiling the tests. That holds
+/// while the tests switch on no feature of a crate the binaries link:
+/// then both builds are one build, byte for byte.
+#[test]
+fn the_tests_switch_on_no_feature_the_binaries_lack() {
+    let features = |edges: &str| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = std::process::Command::new(cargo)
+            .args(["tree", "--offline", "--locked", "--prefix", "none"])
+            .args(["-e", edges, "-f", "{p} {f}"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("run cargo tree");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.trim_end_matches(" (*)").to_owned())
+            .collect();
+        lines.sort();
+        lines.dedup();
+        lines
+    };
+    let product = features("normal");
+    let tests = features("normal,dev");
+    for crate_features in &product {
+        let name = crate_features
+            .split(' ')
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let in_tests = tests
+            .iter()
+            .find(|l| l.split(' ').take(2).eq(name.split(' ')));
+        assert_eq!(
+            in_tests,
+            Some(crate_features),
+            "the tests build {name} with other features than the binaries do"
+        );
+    }
+}
