@@ -63,6 +63,7 @@ fn message(
 mod tests {
     use super::*;
     use crate::error::Failure;
+    use crate::policy::Refusal;
 
     fn alice() -> Caller {
         Caller {
@@ -89,10 +90,7 @@ mod tests {
             ok,
             "<86>vnet-ifup[7]: uid=1000 user=alice tap=vnet0 bridge=br0 verdict=attached"
         );
-        let missing = Failure::Missing {
-            role: "bridge",
-            name: "br1".into(),
-        };
+        let missing = Failure::Refused(Refusal::NoBridge("br1".into()));
         let err = Err(Error::attach(&"vnet0", &"br1", missing));
         let refused = message(
             "vnet-ifup",

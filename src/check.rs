@@ -6,14 +6,13 @@
 use std::fmt::Write;
 
 use crate::config::{Config, Resolved};
-use crate::error::{Error, Failure};
+use crate::error::{Error, Failure, Looked};
 use crate::helper;
 use crate::ifdown;
 use crate::ifup::{self, Attach};
 use crate::name::IfName;
 use crate::netlink::Netlink;
-use crate::policy::Action;
-use crate::policy::Caller;
+use crate::policy::{self, Action, Caller};
 
 /// The width of the label column: the longest key, "multicast-flood", and a space.
 const W: usize = 16;
@@ -39,7 +38,7 @@ pub fn ifup(
         let _ = writeln!(out, "{key:<W$}{value:<10} ({origin})");
     }
     let mut nl = Netlink::connect().map_err(|e| fail(Failure::Socket(e)))?;
-    match ifup::prepare(&mut nl, tap, settings, false, caller) {
+    match ifup::prepare(&mut nl, tap, settings, caller) {
         Ok(Attach { plan, .. }) => {
             if plan.bridge_down {
                 let _ = writeln!(out, "{:<W$}bridge {bridge} is down", "warning");
@@ -47,33 +46,19 @@ pub fn ifup(
             steps(out, &plan.actions, tap, bridge.as_str());
             Ok(())
         }
-        // QEMU creates the tap just before it runs the script, and
-        // create-bridge makes the bridge: say what is missing and go on.
-        Err(Failure::Missing { role, .. }) => {
-            let bridge_missing = role == "bridge"
-                || match ifup::find(&mut nl, "bridge", bridge) {
-                    Ok(_) => false,
-                    Err(Failure::Missing { .. }) => true,
-                    Err(other) => return Err(fail(other)),
-                };
-            if bridge_missing && !settings.create_bridge.value {
-                let name = bridge.to_string();
-                return Err(fail(Failure::Missing {
-                    role: "bridge",
-                    name,
-                }));
-            }
-            let tap_state = match role {
-                "tap" => "does not exist yet",
-                _ => "is a tap",
-            };
-            let bridge_state = match bridge_missing {
-                true => "will be created (create-bridge = yes)",
-                false => "exists",
+        // QEMU creates the tap just before it runs the script: say what
+        // the bridge will be, as the policy decides it, and go on.
+        Err(Failure::NoTap(_)) => {
+            let found = ifup::lookup(&mut nl, bridge, Looked::Bridge).map_err(fail)?;
+            let (_, create) = policy::plan_bridge(found.as_ref(), settings)
+                .map_err(|r| fail(Failure::Refused(r)))?;
+            let bridge_state = match create {
+                Some(_) => "will be created (create-bridge = yes)",
+                None => "exists",
             };
             let _ = writeln!(
                 out,
-                "{:<W$}none yet: {tap} {tap_state}; bridge {bridge} {bridge_state}",
+                "{:<W$}none yet: {tap} does not exist yet; bridge {bridge} {bridge_state}",
                 "plan"
             );
             Ok(())

@@ -4,10 +4,12 @@
 //! `#[source]`, so nothing can print a cause twice. `main` prints the whole
 //! error as one line after the program's name.
 
+use std::fmt;
+
 use crate::config::ConfigError;
 use crate::name::NameError;
 use crate::netlink::NetlinkError;
-use crate::policy::Refusal;
+use crate::policy::{Action, Refusal};
 
 /// Exit status 1: the operation failed or was refused.
 pub const EXIT_FAILED: u8 = 1;
@@ -40,37 +42,69 @@ pub enum Error {
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
     #[error("cannot open a netlink socket: {0}")]
-    Socket(NetlinkError),
-    #[error("looking up {name}: {err}")]
-    Lookup { name: String, err: NetlinkError },
-    #[error("{role} {name} does not exist")]
-    Missing { role: &'static str, name: String },
-    #[error("{0}")]
-    Refused(Refusal),
-    #[error("{step}: {err}{}", undo_note(tap, *undone, undo_failures))]
-    Step {
-        step: String,
+    Socket(#[source] NetlinkError),
+    #[error("looking up {what}: {err}")]
+    Lookup {
+        what: Looked,
+        #[source]
         err: NetlinkError,
+    },
+    #[error("tap {0} does not exist")]
+    NoTap(String),
+    #[error("{0}")]
+    Refused(#[source] Refusal),
+    /// One request of the plan failed.
+    #[error("{}: {err}", action.describe(tap, bridge))]
+    Step {
+        action: Action,
         tap: String,
-        /// Earlier actions of this run were undone.
-        undone: bool,
-        undo_failures: Vec<String>,
+        bridge: String,
+        #[source]
+        err: NetlinkError,
+    },
+    /// `failure` ended a run after some of its steps were carried out;
+    /// they were undone, each undo that failed is in `undo_failures`.
+    #[error("{failure}{}", undo_note(tap, bridge, *deleted_bridge, undo_failures))]
+    Undone {
+        #[source]
+        failure: Box<Failure>,
+        tap: String,
+        bridge: String,
+        /// The bridge this run created was deleted again.
+        deleted_bridge: bool,
+        undo_failures: Vec<UndoFailure>,
     },
     #[error("{}", join(.0))]
     Several(Vec<Failure>),
 }
 
-impl Failure {
-    /// A failed step with nothing undone.
-    pub fn step(step: String, err: NetlinkError, tap: &impl ToString) -> Self {
-        Failure::Step {
-            step,
-            err,
-            tap: tap.to_string(),
-            undone: false,
-            undo_failures: Vec::new(),
+/// What [`Failure::Lookup`] was looking for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Looked {
+    Tap(String),
+    Bridge(String),
+    MasterOf(String),
+}
+
+impl fmt::Display for Looked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Looked::Tap(name) => write!(f, "tap {name}"),
+            Looked::Bridge(name) => write!(f, "bridge {name}"),
+            Looked::MasterOf(name) => write!(f, "the master of {name}"),
         }
     }
+}
+
+/// An undo that failed too, with its cause.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {err}", action.describe(tap, bridge))]
+pub struct UndoFailure {
+    pub action: Action,
+    pub tap: String,
+    pub bridge: String,
+    #[source]
+    pub err: NetlinkError,
 }
 
 impl Error {
@@ -105,11 +139,14 @@ impl Error {
     }
 }
 
-fn undo_note(tap: &str, undone: bool, failures: &[String]) -> String {
-    match (undone, failures) {
-        (false, _) => String::new(),
-        (true, []) => format!("; {tap} was restored as it was found"),
-        (true, f) => format!("; restoring {tap} failed too: {}", f.join("; ")),
+fn undo_note(tap: &str, bridge: &str, deleted_bridge: bool, failures: &[UndoFailure]) -> String {
+    match (failures, deleted_bridge) {
+        ([], false) => format!("; {tap} was restored as it was found"),
+        ([], true) => format!("; {tap} was restored as it was found, and bridge {bridge} deleted"),
+        (f, _) => {
+            let all: Vec<String> = f.iter().map(UndoFailure::to_string).collect();
+            format!("; restoring {tap} failed too: {}", all.join("; "))
+        }
     }
 }
 
@@ -127,6 +164,15 @@ mod tests {
         NetlinkError::Kernel {
             errno,
             ext_ack: None,
+        }
+    }
+
+    fn step(action: Action, errno: Errno) -> Failure {
+        Failure::Step {
+            action,
+            tap: "vnet0".into(),
+            bridge: "br0".into(),
+            err: kernel(errno),
         }
     }
 
@@ -149,10 +195,7 @@ mod tests {
             msg: "m".into(),
         });
         assert_eq!(config.exit_code(), 2);
-        let missing = Failure::Missing {
-            role: "bridge",
-            name: "br0".into(),
-        };
+        let missing = Failure::NoTap("vnet0".into());
         let attach = Error::attach(&"vnet0", &"br0", missing);
         assert_eq!(attach.exit_code(), 1);
         let detach = Error::detach(&"vnet0", Failure::Several(vec![]));
@@ -161,17 +204,23 @@ mod tests {
 
     #[test]
     fn messages_name_tap_and_bridge_once() {
+        let busy = Failure::Step {
+            action: Action::Attach,
+            tap: "vnet0".into(),
+            bridge: "br0".into(),
+            err: NetlinkError::Kernel {
+                errno: Errno::EBUSY,
+                ext_ack: Some("Device is already in use".into()),
+            },
+        };
         let e = Error::attach(
             &"vnet0",
             &"br0",
-            Failure::Step {
-                step: "attaching vnet0 to br0".into(),
-                err: NetlinkError::Kernel {
-                    errno: Errno::EBUSY,
-                    ext_ack: Some("Device is already in use".into()),
-                },
+            Failure::Undone {
+                failure: Box::new(busy),
                 tap: "vnet0".into(),
-                undone: true,
+                bridge: "br0".into(),
+                deleted_bridge: false,
                 undo_failures: vec![],
             },
         );
@@ -181,6 +230,29 @@ mod tests {
              something else already uses it (kernel: \"Device is already in use\"); \
              vnet0 was restored as it was found"
         );
+    }
+
+    #[test]
+    fn a_failed_undo_keeps_its_cause() {
+        let e = Failure::Undone {
+            failure: Box::new(step(Action::SetUp(true), Errno::EPERM)),
+            tap: "vnet0".into(),
+            bridge: "br0".into(),
+            deleted_bridge: true,
+            undo_failures: vec![UndoFailure {
+                action: Action::Detach,
+                tap: "vnet0".into(),
+                bridge: "br0".into(),
+                err: kernel(Errno::ENODEV),
+            }],
+        };
+        assert!(e.to_string().ends_with(
+            "; restoring vnet0 failed too: detaching vnet0 from br0: no such interface"
+        ));
+        let Failure::Undone { undo_failures, .. } = &e else {
+            unreachable!()
+        };
+        assert_eq!(undo_failures[0].err.errno(), Some(Errno::ENODEV));
     }
 
     #[test]
@@ -209,20 +281,8 @@ mod tests {
         let e = Error::detach(
             &"vnet0",
             Failure::Several(vec![
-                Failure::Step {
-                    step: "detaching vnet0 from br0".into(),
-                    err: kernel(Errno::EPERM),
-                    tap: "vnet0".into(),
-                    undone: false,
-                    undo_failures: vec![],
-                },
-                Failure::Step {
-                    step: "setting vnet0 down".into(),
-                    err: kernel(Errno::ENODEV),
-                    tap: "vnet0".into(),
-                    undone: false,
-                    undo_failures: vec![],
-                },
+                step(Action::Detach, Errno::EPERM),
+                step(Action::SetUp(false), Errno::ENODEV),
             ]),
         );
         let text = e.to_string();

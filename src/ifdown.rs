@@ -4,7 +4,7 @@ use log::{info, log_enabled, Level};
 use nix::errno::Errno;
 
 use crate::apply;
-use crate::error::{Error, Failure};
+use crate::error::{Error, Failure, Looked};
 use crate::name::IfName;
 use crate::netlink::{Link, Netlink};
 use crate::policy::{self, Action, Caller};
@@ -22,7 +22,7 @@ pub fn prepare(
         Ok(None) => return Ok(None),
         Err(err) => {
             return Err(Failure::Lookup {
-                name: format!("tap {tap}"),
+                what: Looked::Tap(tap.to_string()),
                 err,
             })
         }
@@ -67,7 +67,12 @@ pub fn run(tap: &IfName, caller: Option<&Caller>) -> Result<Option<String>, Erro
     let master = master.unwrap_or_default();
     let failures = failed
         .into_iter()
-        .map(|(action, err)| Failure::step(action.describe(tap.as_str(), &master), err, tap))
+        .map(|(action, err)| Failure::Step {
+            action: action.clone(),
+            tap: tap.to_string(),
+            bridge: master.clone(),
+            err,
+        })
         .collect();
     Err(fail(Failure::Several(failures)))
 }

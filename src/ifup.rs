@@ -2,58 +2,51 @@
 
 use log::{info, warn};
 
-use crate::apply::{self, Names};
+use crate::apply::Transaction;
 use crate::config::{Config, Resolved, Source};
 use crate::env::Env;
-use crate::error::{Error, Failure};
+use crate::error::{Error, Failure, Looked};
 use crate::helper;
 use crate::name::IfName;
 use crate::netlink::{format_mac, Link, Netlink};
 use crate::policy::{self, Action, AttachPlan, Caller, Refusal};
-use nix::errno::Errno;
 
 /// What ifup found and decided; `--check` prints it, `run` carries it out.
 pub struct Attach {
     pub tap: Link,
-    pub bridge: Link,
+    /// `None` when it is missing and the plan creates it.
+    pub bridge: Option<Link>,
     pub plan: AttachPlan,
 }
 
 /// Looks the tap and the bridge up and plans the attachment. Changes
-/// nothing, except that with `create` and `create-bridge = yes` a missing
-/// bridge is made, once the tap has been found fit to join it. A
-/// privileged helper's `caller` must own the tap.
+/// nothing: creating a missing bridge is a step of the plan. A privileged
+/// helper's `caller` must own the tap.
 pub fn prepare(
     nl: &mut Netlink,
     tap: &IfName,
     settings: &Resolved,
-    create: bool,
     caller: Option<&Caller>,
 ) -> Result<Attach, Failure> {
-    let bridge = &settings.bridge.value;
-    let tap = find(nl, "tap", tap)?;
+    let tap = match lookup(nl, tap, Looked::Tap)? {
+        Some(link) => link,
+        None => return Err(Failure::NoTap(tap.to_string())),
+    };
     policy::check_tap(&tap).map_err(Failure::Refused)?;
     if let Some(caller) = caller {
         policy::owns(&tap, caller).map_err(Failure::Refused)?;
     }
-    let bridge = match find(nl, "bridge", bridge) {
-        Err(Failure::Missing { .. }) if create && settings.create_bridge.value => {
-            create_bridge(nl, bridge, settings.uses_vlans())?;
-            find(nl, "bridge", bridge)?
-        }
-        other => other?,
+    let bridge = lookup(nl, &settings.bridge.value, Looked::Bridge)?;
+    let master = match (tap.master, &bridge) {
+        (Some(index), Some(bridge)) if index == bridge.index => None,
+        (Some(index), _) => nl.link_by_index(index).map_err(|err| Failure::Lookup {
+            what: Looked::MasterOf(tap.name.clone()),
+            err,
+        })?,
+        (None, _) => None,
     };
-    let master = match tap.master {
-        Some(index) if index != bridge.index => {
-            nl.link_by_index(index).map_err(|err| Failure::Lookup {
-                name: format!("the master of {}", tap.name),
-                err,
-            })?
-        }
-        _ => None,
-    };
-    let plan =
-        policy::plan_attach(&tap, &bridge, master.as_ref(), settings).map_err(Failure::Refused)?;
+    let plan = policy::plan_attach(&tap, bridge.as_ref(), master.as_ref(), settings)
+        .map_err(Failure::Refused)?;
     Ok(Attach { tap, bridge, plan })
 }
 
@@ -107,18 +100,49 @@ pub fn run(tap: &IfName, settings: &Resolved, caller: Option<&Caller>) -> Result
     let fail = |reason| Error::attach(tap, bridge, reason);
     let mut nl = Netlink::connect().map_err(|e| fail(Failure::Socket(e)))?;
     let Attach {
-        tap: link, plan, ..
-    } = prepare(&mut nl, tap, settings, true, caller).map_err(fail)?;
+        tap: link,
+        bridge: found,
+        mut plan,
+    } = prepare(&mut nl, tap, settings, caller).map_err(fail)?;
     if plan.bridge_down {
         warn!("bridge {bridge} is down: {tap} gets no traffic until it is up");
     }
-    let names = Names {
-        tap: tap.as_str(),
-        bridge: bridge.as_str(),
-    };
-    apply::all_or_nothing(&mut nl, link.index, &plan.actions, &names).map_err(fail)?;
+    let mut tx = Transaction::new(tap, bridge, link.index, found.map(|b| b.index));
+    if let Some(create @ Action::CreateBridge { vlan_filtering }) = plan.actions.first() {
+        tx.apply(&mut nl, std::slice::from_ref(create))
+            .map_err(fail)?;
+        info!(
+            "created bridge {bridge}{}",
+            if *vlan_filtering {
+                " with VLAN filtering"
+            } else {
+                ""
+            }
+        );
+        // The bridge exists now: ours, or another VM's that won the race.
+        // The rest is planned again against it as the kernel reports it.
+        plan = match replan(&mut nl, &link, settings) {
+            Ok((index, plan)) => {
+                tx.set_bridge(index);
+                plan
+            }
+            Err(failure) => return Err(fail(tx.abandon(&mut nl, failure))),
+        };
+    }
+    tx.apply(&mut nl, &plan.actions).map_err(fail)?;
     info!("{}", summary(&link, bridge, &plan));
     Ok(())
+}
+
+/// The plan for the bridge that now exists, and the bridge's index.
+fn replan(nl: &mut Netlink, tap: &Link, settings: &Resolved) -> Result<(u32, AttachPlan), Failure> {
+    let name = &settings.bridge.value;
+    // Gone again already: planned as missing, it would be created twice.
+    let Some(bridge) = lookup(nl, name, Looked::Bridge)? else {
+        return Err(Failure::Refused(Refusal::NoBridge(name.to_string())));
+    };
+    let plan = policy::plan_attach(tap, Some(&bridge), None, settings).map_err(Failure::Refused)?;
+    Ok((bridge.index, plan))
 }
 
 /// "attached vnet0 to br0: mtu 9000, mac fe:54:00:12:34:56".
@@ -139,36 +163,14 @@ fn summary(tap: &Link, bridge: &IfName, plan: &AttachPlan) -> String {
     format!("attached {} to {bridge}: mtu {mtu}, mac {mac}", tap.name)
 }
 
-/// Makes the bridge, up. Another VM starting at the same moment may win
-/// the race: EEXIST is fine, and the caller checks what exists is a bridge.
-fn create_bridge(nl: &mut Netlink, name: &IfName, vlans: bool) -> Result<(), Failure> {
-    match nl.create_bridge(name, vlans) {
-        Ok(()) => {
-            info!(
-                "created bridge {name}{}",
-                if vlans { " with VLAN filtering" } else { "" }
-            );
-            Ok(())
-        }
-        Err(e) if e.errno() == Some(Errno::EEXIST) => Ok(()),
-        Err(e) if vlans && e.errno() == Some(Errno::EOPNOTSUPP) => {
-            Err(Failure::Refused(Refusal::NoVlanFiltering(name.to_string())))
-        }
-        Err(err) => Err(Failure::step(format!("creating bridge {name}"), err, name)),
-    }
-}
-
-/// Looks an interface up by name; a missing one is a failure.
-pub(crate) fn find(nl: &mut Netlink, role: &'static str, name: &IfName) -> Result<Link, Failure> {
-    match nl.link(name) {
-        Ok(Some(link)) => Ok(link),
-        Ok(None) => Err(Failure::Missing {
-            role,
-            name: name.to_string(),
-        }),
-        Err(err) => Err(Failure::Lookup {
-            name: format!("{role} {name}"),
-            err,
-        }),
-    }
+/// Looks an interface up by name; `None` if there is none.
+pub(crate) fn lookup(
+    nl: &mut Netlink,
+    name: &IfName,
+    what: fn(String) -> Looked,
+) -> Result<Option<Link>, Failure> {
+    nl.link(name).map_err(|err| Failure::Lookup {
+        what: what(name.to_string()),
+        err,
+    })
 }

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::tapfd::TapFd;
-use common::{Netns, IFUP};
+use common::{strace, Netns, IFUP};
 
 const NO_VLANS: &str = "bridge br0: this kernel's bridge has no VLAN filtering \
                         (CONFIG_BRIDGE_VLAN_FILTERING), so pvid and tagged cannot be applied";
@@ -142,6 +142,58 @@ fn create_bridge_never_replaces_something_else() {
         ns.link("brd").is_none(),
         "no bridge is made for a refused tap"
     );
+}
+
+/// Issue 16, defect 1: the bridge was made before the tap was refused.
+#[test]
+fn a_refused_tap_leaves_no_bridge_behind_and_check_agrees() {
+    let Some(ns) = setup() else { return };
+    ns.add_bridge("br1", 1500);
+    ns.add_tap("vnet0");
+    ns.ip(&["link", "set", "vnet0", "master", "br1"]);
+    let conf = ns.config("bridge = brnew\ncreate-bridge = yes\n");
+    let env = [("VNET_CONFIG", conf.to_str().expect("UTF-8 path"))];
+    let before = ns.snapshot();
+    let refusal = "vnet-ifup: cannot attach vnet0 to bridge brnew: vnet0 is already attached \
+                   to br1; leaving it there";
+    let check = ns.run(&IFUP, &["--check", "vnet0"], &env);
+    assert_eq!(check.expect(1).one_line(), refusal);
+    assert!(!check.stdout.contains("will be created"), "{check:#?}");
+    assert_eq!(ns.ifup("vnet0", &env).expect(1).one_line(), refusal);
+    assert!(ns.link("brnew").is_none(), "no bridge for a refused tap");
+    assert_eq!(ns.snapshot(), before);
+}
+
+/// A step after the bridge's creation fails (strace fails the request
+/// that attaches the tap): the run deletes the bridge it made, and puts
+/// the tap back as it was found.
+#[test]
+fn a_failure_after_creating_the_bridge_deletes_it() {
+    let Some(ns) = setup() else { return };
+    ns.add_tap("vnet0");
+    let conf = ns.config("bridge = brc\ncreate-bridge = yes\n");
+    let env = [("VNET_CONFIG", conf.to_str().expect("UTF-8 path"))];
+    let plan = ns.run(&IFUP, &["--check", "vnet0"], &env);
+    let out = &plan.expect(0).stdout;
+    assert!(
+        out.contains("plan            1. creating bridge brc, up\n"),
+        "{out}"
+    );
+    assert!(out.contains(". attaching vnet0 to brc\n"), "{out}");
+    let before = ns.snapshot();
+    // Requests: get tap, get bridge, create it, get it, set the MAC, attach.
+    let run = strace::failing(&ns, &IFUP, &["vnet0"], &env, "sendto", "EPERM", 6);
+    let line = run.expect(1).one_line();
+    assert!(
+        line.starts_with("vnet-ifup: cannot attach vnet0 to bridge brc: attaching vnet0 to brc: "),
+        "{line}"
+    );
+    assert!(
+        line.ends_with("; vnet0 was restored as it was found, and bridge brc deleted"),
+        "{line}"
+    );
+    assert!(ns.link("brc").is_none(), "the bridge this run made is gone");
+    assert_eq!(ns.snapshot(), before);
 }
 
 #[test]

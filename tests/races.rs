@@ -11,11 +11,9 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Link, Netns, Run, IFDOWN, IFUP};
+use common::{strace, Link, Netns, Run, IFDOWN, IFUP};
 
 /// vnet-ifup's requests, in order, for a tap that needs every step.
 const GET_TAP: u32 = 1;
@@ -45,45 +43,25 @@ fn fresh_tap(ns: &Netns) -> Link {
     ns.link("vnet0").expect("the new tap")
 }
 
-/// `bin vnet0` under strace, tracing `syscall` and injecting `inject`.
-fn strace(ns: &Netns, bin: &str, trace: &Path, syscall: &str, inject: &str) -> Child {
-    let _ = std::fs::remove_file(trace);
-    ns.command("/usr/bin/strace")
-        .args(["-qq", "-e", &format!("trace={syscall}"), "-o"])
-        .arg(trace)
-        .args(["-e", &format!("inject={syscall}:{inject}"), bin, "vnet0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn strace")
-}
-
-fn finish(child: Child, trace: &Path) -> Run {
-    let run = Run::from(child.wait_with_output().expect("wait"));
-    let _ = std::fs::remove_file(trace);
-    run
-}
-
 /// `bin vnet0` with its `reads`-th recvfrom failing as if timed out.
 fn silent_at(ns: &Netns, bin: &str, reads: u32) -> Run {
-    let trace = std::env::temp_dir().join(format!("{}.trace", ns.name));
-    let inject = format!("error=EAGAIN:when={reads}");
-    finish(strace(ns, bin, &trace, "recvfrom", &inject), &trace)
+    strace::failing(ns, bin, &["vnet0"], &[], "recvfrom", "EAGAIN", reads)
 }
 
 /// `bin vnet0` whose `sent`-th request strace swallows: the kernel never
 /// sees it, so nothing ever answers and the real receive timeout runs out.
 fn swallowed(ns: &Netns, bin: &str, sent: u32) -> Run {
-    let trace = std::env::temp_dir().join(format!("{}.trace", ns.name));
+    let trace = strace::trace_path(ns);
     let inject = format!("retval=52:when={sent}");
-    finish(strace(ns, bin, &trace, "sendto", &inject), &trace)
+    let child = strace::spawn(ns, bin, &["vnet0"], &[], &trace, "sendto", &inject);
+    strace::finish(child, &trace)
 }
 
 /// `bin vnet0`, stopped after its `sent`-th request while `action` runs.
 fn race(ns: &Netns, bin: &str, sent: u32, action: &dyn Fn()) -> Run {
-    let trace = std::env::temp_dir().join(format!("{}.trace", ns.name));
+    let trace = strace::trace_path(ns);
     let inject = format!("signal=SIGSTOP:when={sent}");
-    let child = strace(ns, bin, &trace, "sendto", &inject);
+    let child = strace::spawn(ns, bin, &["vnet0"], &[], &trace, "sendto", &inject);
     let text = || std::fs::read_to_string(&trace).unwrap_or_default();
     let start = Instant::now();
     while !text().contains("stopped by SIGSTOP") {
@@ -101,7 +79,7 @@ fn race(ns: &Netns, bin: &str, sent: u32, action: &dyn Fn()) -> Run {
         .expect("one tracee");
     // SAFETY: kill(2) on our own grandchild, which strace keeps from reaping.
     assert_eq!(unsafe { libc::kill(tracee, libc::SIGCONT) }, 0);
-    finish(child, &trace)
+    strace::finish(child, &trace)
 }
 
 /// Status 0 and silence, or status 1 and one line naming the tap; no panic.

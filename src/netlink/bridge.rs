@@ -203,6 +203,23 @@ impl Netlink {
             .map(|_| ())
     }
 
+    /// Deletes the link `index`, or the one called `name` if its index is
+    /// not known (a bridge this run created but could not look up).
+    pub fn delete_link(&mut self, index: Option<u32>, name: &IfName) -> Result<(), NetlinkError> {
+        debug!("request: delete link {name} (index {index:?})");
+        let attrs = match index {
+            Some(_) => Vec::new(),
+            None => vec![attr(Ifla::Ifname, name.as_str())?],
+        };
+        let msg = IfinfomsgBuilder::default()
+            .ifi_family(RtAddrFamily::Unspecified)
+            .ifi_index(index.unwrap_or(0) as i32)
+            .rtattrs(attrs.into_iter().collect::<RtBuffer<_, _>>())
+            .build()
+            .map_err(protocol)?;
+        self.request(Rtm::Dellink, NlmF::empty(), msg).map(|_| ())
+    }
+
     fn bridge_request(
         &mut self,
         ty: Rtm,

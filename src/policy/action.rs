@@ -2,9 +2,17 @@
 
 use crate::netlink::{format_mac, PortFlags, VlanRange};
 
-/// One change to the tap.
+/// One change to the host: to the tap, or the bridge it joins.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
+    /// Create the missing bridge, up (`create-bridge = yes`); always the
+    /// plan's first step, so nothing is created for a run that is refused.
+    CreateBridge {
+        vlan_filtering: bool,
+    },
+    /// Delete the bridge: the undo of a creation, sent only by the run
+    /// that created it.
+    DeleteBridge,
     SetMtu {
         from: u32,
         to: u32,
@@ -13,11 +21,10 @@ pub enum Action {
         from: [u8; 6],
         to: [u8; 6],
     },
-    /// Set `IFLA_MASTER` to the bridge's index; 0 frees the port.
-    SetMaster {
-        from: u32,
-        to: u32,
-    },
+    /// Put the tap on the bridge (`IFLA_MASTER`).
+    Attach,
+    /// Free the tap from its master.
+    Detach,
     /// Bridge-port options, sent while the port is still down.
     SetPort(PortFlags),
     /// Add (or remove) VLANs on the port.
@@ -31,11 +38,15 @@ pub enum Action {
 impl Action {
     /// The action that puts back what this one changed. Port options and
     /// VLANs have none: they die with the port when the master is undone.
+    /// A bridge is deleted only by the run that created it (see `apply`).
     pub fn undo(&self) -> Option<Action> {
         match *self {
+            Action::CreateBridge { .. } => Some(Action::DeleteBridge),
+            Action::DeleteBridge => None,
             Action::SetMtu { from, to } => Some(Action::SetMtu { from: to, to: from }),
             Action::SetMac { from, to } => Some(Action::SetMac { from: to, to: from }),
-            Action::SetMaster { from, to } => Some(Action::SetMaster { from: to, to: from }),
+            Action::Attach => Some(Action::Detach),
+            Action::Detach => Some(Action::Attach),
             Action::SetUp(up) => Some(Action::SetUp(!up)),
             Action::SetPort(_) | Action::Vlans { .. } => None,
         }
@@ -44,14 +55,21 @@ impl Action {
     /// "setting the MTU of vnet0 from 1500 to 9000", for messages and `--check`.
     pub fn describe(&self, tap: &str, bridge: &str) -> String {
         match self {
+            Action::CreateBridge {
+                vlan_filtering: false,
+            } => format!("creating bridge {bridge}, up"),
+            Action::CreateBridge {
+                vlan_filtering: true,
+            } => format!("creating bridge {bridge}, up, with VLAN filtering"),
+            Action::DeleteBridge => format!("deleting bridge {bridge}"),
             Action::SetMtu { from, to } => format!("setting the MTU of {tap} from {from} to {to}"),
             Action::SetMac { from, to } => format!(
                 "setting the MAC address of {tap} from {} to {}",
                 format_mac(from),
                 format_mac(to)
             ),
-            Action::SetMaster { to: 0, .. } => format!("detaching {tap} from {bridge}"),
-            Action::SetMaster { .. } => format!("attaching {tap} to {bridge}"),
+            Action::Detach => format!("detaching {tap} from {bridge}"),
+            Action::Attach => format!("attaching {tap} to {bridge}"),
             Action::SetPort(flags) => format!("setting the bridge-port options of {tap}: {flags}"),
             Action::Vlans { add: true, ranges } => {
                 format!(

@@ -6,7 +6,7 @@ mod action;
 mod port;
 
 use crate::config::{Mac, Mtu, Resolved};
-use crate::netlink::Link;
+use crate::netlink::{BridgeInfo, Link};
 pub use access::{may_use, owns, Caller};
 pub use action::Action;
 
@@ -20,6 +20,8 @@ pub enum Refusal {
     Layer3Tun(String),
     #[error("{name} is {what}, not a tap")]
     NotATap { name: String, what: String },
+    #[error("bridge {0} does not exist")]
+    NoBridge(String),
     #[error("{name} is {what}, not a bridge")]
     NotABridge { name: String, what: String },
     #[error("{tap} is already attached to {master}; leaving it there")]
@@ -56,28 +58,27 @@ pub enum Refusal {
 /// What `vnet-ifup` will do, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AttachPlan {
+    /// Starts with [`Action::CreateBridge`] when the bridge is to be made.
     pub actions: Vec<Action>,
     /// The tap is on this bridge already: only making sure it is up.
     pub already_attached: bool,
     pub bridge_down: bool,
 }
 
-/// Plans attaching `tap` to `bridge`. `master` is the tap's current master
-/// when it has one other than `bridge`.
+/// Plans attaching `tap` to the bridge `settings` name, which is `bridge`
+/// if it exists. A missing bridge is planned as `create-bridge` would
+/// make it (up, MTU 1500, VLAN filtering if VLANs are configured), with
+/// its creation as the first step: a run that is refused creates nothing.
+/// `master` is the tap's current master when it has one other than `bridge`.
 pub fn plan_attach(
     tap: &Link,
-    bridge: &Link,
+    bridge: Option<&Link>,
     master: Option<&Link>,
     settings: &Resolved,
 ) -> Result<AttachPlan, Refusal> {
     check_tap(tap)?;
-    if bridge.kind.as_deref() != Some("bridge") {
-        return Err(Refusal::NotABridge {
-            name: bridge.name.clone(),
-            what: describe(bridge),
-        });
-    }
-    let already_attached = tap.master == Some(bridge.index);
+    let (bridge, create) = plan_bridge(bridge, settings)?;
+    let already_attached = create.is_none() && tap.master == Some(bridge.index);
     if let (Some(index), false) = (tap.master, already_attached) {
         return Err(Refusal::OtherMaster {
             tap: tap.name.clone(),
@@ -88,7 +89,7 @@ pub fn plan_attach(
         });
     }
 
-    let mut actions = Vec::new();
+    let mut actions: Vec<Action> = create.into_iter().collect();
     if !already_attached {
         let mtu = match settings.mtu.value {
             Mtu::Bridge => Some(bridge.mtu),
@@ -105,11 +106,8 @@ pub fn plan_attach(
                 actions.push(Action::SetMac { from, to });
             }
         }
-        actions.push(Action::SetMaster {
-            from: 0,
-            to: bridge.index,
-        });
-        actions.extend(port::actions(bridge, settings)?);
+        actions.push(Action::Attach);
+        actions.extend(port::actions(&bridge, settings)?);
     }
     if !tap.up {
         actions.push(Action::SetUp(true));
@@ -121,15 +119,58 @@ pub fn plan_attach(
     })
 }
 
+/// The bridge a tap is to join: `bridge` if it exists and is one, or,
+/// with `create-bridge = yes`, the one [`Action::CreateBridge`] makes.
+/// `--check` asks this too when there is no tap yet.
+pub fn plan_bridge(
+    bridge: Option<&Link>,
+    settings: &Resolved,
+) -> Result<(Link, Option<Action>), Refusal> {
+    let name = settings.bridge.value.as_str();
+    let (bridge, create) = match bridge {
+        Some(bridge) => (bridge.clone(), None),
+        None if settings.create_bridge.value => {
+            let vlan_filtering = settings.uses_vlans();
+            let create = Action::CreateBridge { vlan_filtering };
+            (new_bridge(name, vlan_filtering), Some(create))
+        }
+        None => return Err(Refusal::NoBridge(name.to_owned())),
+    };
+    if bridge.kind.as_deref() != Some("bridge") {
+        return Err(Refusal::NotABridge {
+            name: bridge.name.clone(),
+            what: describe(&bridge),
+        });
+    }
+    Ok((bridge, create))
+}
+
+/// The bridge `create-bridge` makes, as the kernel will report it: up,
+/// with the MTU a bridge without ports has, in VLAN 1 by default.
+fn new_bridge(name: &str, vlan_filtering: bool) -> Link {
+    Link {
+        index: 0,
+        name: name.to_owned(),
+        kind: Some("bridge".into()),
+        tun: None,
+        bridge: Some(BridgeInfo {
+            vlan_filtering,
+            default_pvid: Some(1),
+        }),
+        mtu: 1500,
+        mac: None,
+        master: None,
+        up: true,
+        loopback: false,
+    }
+}
+
 /// Plans detaching `tap`: free it from its master, then set it down.
 pub fn plan_detach(tap: &Link) -> Result<Vec<Action>, Refusal> {
     check_tap(tap)?;
     let mut actions = Vec::new();
-    if let Some(master) = tap.master {
-        actions.push(Action::SetMaster {
-            from: master,
-            to: 0,
-        });
+    if tap.master.is_some() {
+        actions.push(Action::Detach);
     }
     if tap.up {
         actions.push(Action::SetUp(false));

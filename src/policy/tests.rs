@@ -62,7 +62,7 @@ fn settings(text: &str) -> Resolved {
 }
 
 fn plan(tap: &Link, text: &str) -> Result<AttachPlan, Refusal> {
-    plan_attach(tap, &bridge(), None, &settings(text))
+    plan_attach(tap, Some(&bridge()), None, &settings(text))
 }
 
 #[test]
@@ -79,7 +79,7 @@ fn defaults_copy_mtu_raise_mac_attach_then_up() {
                 from: MAC,
                 to: HIGH
             },
-            Action::SetMaster { from: 0, to: 2 },
+            Action::Attach,
             Action::SetUp(true),
         ]
     );
@@ -90,10 +90,7 @@ fn defaults_copy_mtu_raise_mac_attach_then_up() {
 #[test]
 fn keep_leaves_mtu_and_mac_alone() {
     let p = plan(&tap(), "mtu = keep\nmac = keep").unwrap();
-    assert_eq!(
-        p.actions,
-        vec![Action::SetMaster { from: 0, to: 2 }, Action::SetUp(true)]
-    );
+    assert_eq!(p.actions, vec![Action::Attach, Action::SetUp(true)]);
 }
 
 #[test]
@@ -116,10 +113,7 @@ fn nothing_is_sent_for_what_is_already_right() {
         up: true,
         ..tap()
     };
-    assert_eq!(
-        plan(&t, "").unwrap().actions,
-        vec![Action::SetMaster { from: 0, to: 2 }]
-    );
+    assert_eq!(plan(&t, "").unwrap().actions, vec![Action::Attach]);
 }
 
 #[test]
@@ -142,7 +136,7 @@ fn another_master_is_refused_by_name() {
         ..tap()
     };
     let other = link(7, "br1", Some("bridge"));
-    let err = plan_attach(&t, &bridge(), Some(&other), &settings("")).unwrap_err();
+    let err = plan_attach(&t, Some(&bridge()), Some(&other), &settings("")).unwrap_err();
     assert_eq!(
         err.to_string(),
         "vnet0 is already attached to br1; leaving it there"
@@ -156,7 +150,7 @@ fn bridge_down_is_reported() {
         ..bridge()
     };
     assert!(
-        plan_attach(&tap(), &b, None, &settings(""))
+        plan_attach(&tap(), Some(&b), None, &settings(""))
             .unwrap()
             .bridge_down
     );
@@ -193,15 +187,20 @@ fn non_taps_are_refused() {
 
 #[test]
 fn bridge_must_be_a_bridge() {
-    let err =
-        plan_attach(&tap(), &link(4, "veth0", Some("veth")), None, &settings("")).unwrap_err();
+    let err = plan_attach(
+        &tap(),
+        Some(&link(4, "veth0", Some("veth"))),
+        None,
+        &settings(""),
+    )
+    .unwrap_err();
     assert_eq!(err.to_string(), "veth0 is a veth device, not a bridge");
     let other_tap = Link {
         index: 9,
         name: "vnet9".into(),
         ..tap()
     };
-    let err = plan_attach(&tap(), &other_tap, None, &settings("")).unwrap_err();
+    let err = plan_attach(&tap(), Some(&other_tap), None, &settings("")).unwrap_err();
     assert_eq!(err.to_string(), "vnet9 is a tap, not a bridge");
 }
 
@@ -214,7 +213,7 @@ fn detach_frees_then_downs_and_skips_what_is_done() {
     };
     assert_eq!(
         plan_detach(&t).unwrap(),
-        vec![Action::SetMaster { from: 2, to: 0 }, Action::SetUp(false)]
+        vec![Action::Detach, Action::SetUp(false)]
     );
     assert!(plan_detach(&tap()).unwrap().is_empty());
 }
@@ -236,10 +235,7 @@ fn undo_reverses_each_action() {
             to: MAC
         }
     );
-    assert_eq!(
-        undo(Action::SetMaster { from: 0, to: 2 }),
-        Action::SetMaster { from: 2, to: 0 }
-    );
+    assert_eq!(undo(Action::Attach), Action::Detach);
     assert_eq!(undo(Action::SetUp(true)), Action::SetUp(false));
     // Port options and VLANs go away with the port when the master is undone.
     assert_eq!(Action::SetPort(PortFlags::default()).undo(), None);
@@ -264,16 +260,16 @@ fn actions_describe_themselves() {
         "setting the MAC address of vnet0 from 52:54:00:12:34:56 to fe:54:00:12:34:56"
     );
     assert_eq!(
-        Action::SetMaster { from: 0, to: 2 }.describe("vnet0", "br0"),
+        Action::Attach.describe("vnet0", "br0"),
         "attaching vnet0 to br0"
     );
     assert_eq!(
-        Action::SetMaster { from: 2, to: 0 }.describe("vnet0", "br0"),
+        Action::Detach.describe("vnet0", "br0"),
         "detaching vnet0 from br0"
     );
 }
 
-const ATTACH: Action = Action::SetMaster { from: 0, to: 2 };
+const ATTACH: Action = Action::Attach;
 
 fn vlan(first: u16, last: u16, pvid: bool) -> VlanRange {
     VlanRange {
@@ -312,7 +308,7 @@ fn port_options_go_between_attach_and_up() {
 fn an_access_port_leaves_the_default_vlan() {
     let p = plan_attach(
         &tap(),
-        &vlan_bridge(),
+        Some(&vlan_bridge()),
         None,
         &settings("mtu = keep\nmac = keep\npvid = 10\ntagged = 20 30-35"),
     )
@@ -355,7 +351,7 @@ fn a_trunk_keeps_the_default_vlan_and_pvid_equal_to_it_removes_nothing() {
     let b = vlan_bridge();
     let trunk = plan_attach(
         &tap(),
-        &b,
+        Some(&b),
         None,
         &settings("mtu = keep\nmac = keep\ntagged = 5"),
     )
@@ -369,7 +365,7 @@ fn a_trunk_keeps_the_default_vlan_and_pvid_equal_to_it_removes_nothing() {
     );
     let same = plan_attach(
         &tap(),
-        &b,
+        Some(&b),
         None,
         &settings("mtu = keep\nmac = keep\npvid = 1"),
     )
@@ -402,10 +398,49 @@ fn vlan_keys_need_a_filtering_bridge_on_a_kernel_that_has_it() {
         }),
         ..bridge()
     };
-    let none = plan_attach(&tap(), &old_kernel, None, &settings("tagged = 3")).unwrap_err();
+    let none = plan_attach(&tap(), Some(&old_kernel), None, &settings("tagged = 3")).unwrap_err();
     assert_eq!(
         none.to_string(),
         "bridge br0: this kernel's bridge has no VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING), \
          so pvid and tagged cannot be applied"
+    );
+}
+
+#[test]
+fn a_missing_bridge_is_created_first_when_allowed() {
+    let text = "create-bridge = yes\nmac = keep";
+    let p = plan_attach(&tap(), None, None, &settings(text)).unwrap();
+    assert_eq!(
+        p.actions,
+        vec![
+            Action::CreateBridge {
+                vlan_filtering: false
+            },
+            Action::Attach,
+            Action::SetUp(true),
+        ],
+        "a new bridge has MTU 1500, as the tap has"
+    );
+    assert_eq!(
+        p.actions[0].describe("vnet0", "br0"),
+        "creating bridge br0, up"
+    );
+    let err = plan_attach(&tap(), None, None, &settings("")).unwrap_err();
+    assert_eq!(err.to_string(), "bridge br0 does not exist");
+}
+
+/// A run that is refused creates nothing: the refusal comes before the
+/// plan's first step, which is the bridge's creation.
+#[test]
+fn a_refused_tap_gets_no_bridge_created() {
+    let t = Link {
+        master: Some(7),
+        ..tap()
+    };
+    let other = link(7, "br1", Some("bridge"));
+    let err = plan_attach(&t, None, Some(&other), &settings("create-bridge = yes")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "vnet0 is already attached to br1; leaving it there"
     );
 }

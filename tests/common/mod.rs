@@ -9,6 +9,7 @@
 pub mod guest;
 pub mod qemu;
 pub mod qmp;
+pub mod strace;
 pub mod tapfd;
 
 use std::collections::BTreeMap;
