@@ -52,7 +52,16 @@ pub fn ifup(
             let found = ifup::lookup(&mut nl, bridge, Looked::Bridge).map_err(fail)?;
             let (_, create) = policy::plan_bridge(found.as_ref(), settings)
                 .map_err(|r| fail(Failure::Refused(r)))?;
+            // Whether a kernel's bridges filter VLANs shows only on a
+            // bridge: with none yet, the run finds out when it makes one.
             let bridge_state = match create {
+                Some(Action::CreateBridge {
+                    vlan_filtering: true,
+                    ..
+                }) => {
+                    "will be created (create-bridge = yes) with VLAN filtering, \
+                     if this kernel's bridges have it"
+                }
                 Some(_) => "will be created (create-bridge = yes)",
                 None => "exists",
             };

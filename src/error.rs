@@ -144,14 +144,50 @@ fn undo_note(tap: &str, bridge: &str, deleted_bridge: bool, failures: &[UndoFail
         ([], false) => format!("; {tap} was restored as it was found"),
         ([], true) => format!("; {tap} was restored as it was found, and bridge {bridge} deleted"),
         (f, _) => {
-            let all: Vec<String> = f.iter().map(UndoFailure::to_string).collect();
-            format!("; restoring {tap} failed too: {}", all.join("; "))
+            let all = f.iter().map(|u| {
+                (
+                    Some(u.action.describe(&u.tap, &u.bridge)),
+                    u.err.to_string(),
+                )
+            });
+            format!("; restoring {tap} failed too: {}", by_cause(all))
         }
     }
 }
 
 fn join(failures: &[Failure]) -> String {
-    let all: Vec<String> = failures.iter().map(Failure::to_string).collect();
+    by_cause(failures.iter().map(|failure| match failure {
+        Failure::Step {
+            action,
+            tap,
+            bridge,
+            err,
+        } => (Some(action.describe(tap, bridge)), err.to_string()),
+        other => (None, other.to_string()),
+    }))
+}
+
+/// "detaching vnet0 from br0 and setting vnet0 down: permission denied":
+/// steps that failed for the same reason share it, so each cause (and the
+/// hint it carries) is said once.
+fn by_cause(failures: impl Iterator<Item = (Option<String>, String)>) -> String {
+    let mut causes: Vec<(Vec<String>, String)> = Vec::new();
+    for (step, cause) in failures {
+        match causes
+            .iter_mut()
+            .find(|(steps, c)| *c == cause && !steps.is_empty())
+        {
+            Some((steps, _)) if step.is_some() => steps.extend(step),
+            _ => causes.push((step.into_iter().collect(), cause)),
+        }
+    }
+    let all: Vec<String> = causes
+        .into_iter()
+        .map(|(steps, cause)| match steps.is_empty() {
+            true => cause,
+            false => format!("{}: {cause}", steps.join(" and ")),
+        })
+        .collect();
     all.join("; ")
 }
 
@@ -290,5 +326,27 @@ mod tests {
             text.starts_with("cannot detach vnet0: detaching vnet0 from br0: permission denied")
         );
         assert!(text.ends_with("; setting vnet0 down: no such interface"));
+    }
+
+    /// Steps that failed for one reason (no CAP_NET_ADMIN) share it: the
+    /// cause and its hint appear once in the line.
+    #[test]
+    fn one_cause_is_said_once() {
+        let e = Error::detach(
+            &"vnet0",
+            Failure::Several(vec![
+                step(Action::Detach, Errno::EPERM),
+                step(Action::SetUp(false), Errno::EPERM),
+            ]),
+        );
+        let text = e.to_string();
+        assert_eq!(
+            text,
+            format!(
+                "cannot detach vnet0: detaching vnet0 from br0 and setting vnet0 down: {}",
+                kernel(Errno::EPERM)
+            )
+        );
+        assert_eq!(text.matches("CAP_NET_ADMIN").count(), 1, "{text}");
     }
 }

@@ -108,7 +108,7 @@ pub fn run(tap: &IfName, settings: &Resolved, caller: Option<&Caller>) -> Result
         warn!("bridge {bridge} is down: {tap} gets no traffic until it is up");
     }
     let mut tx = Transaction::new(tap, bridge, link.index, found.map(|b| b.index));
-    if let Some(create @ Action::CreateBridge { vlan_filtering }) = plan.actions.first() {
+    if let Some(create @ Action::CreateBridge { vlan_filtering, .. }) = plan.actions.first() {
         tx.apply(&mut nl, std::slice::from_ref(create))
             .map_err(fail)?;
         info!(

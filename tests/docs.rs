@@ -273,3 +273,65 @@ fn the_tests_switch_on_no_feature_the_binaries_lack() {
         );
     }
 }
+
+/// README's "Exit status and messages" lines are what vnet prints in each
+/// case: a missing bridge, a physical NIC (built from the library, since a
+/// namespace cannot hold one), and a QEMU without CAP_NET_ADMIN with the
+/// default configuration, for vnet-ifup and vnet-ifdown. QEMU's "Failure"
+/// example repeats the first.
+#[test]
+fn the_readme_error_lines_are_what_vnet_prints() {
+    use vnet::error::{Error, Failure};
+    use vnet::netlink::Link;
+
+    let shown = readme_block("## Exit status and messages", "```");
+    assert_eq!(shown.len(), 4, "{shown:#?}");
+    let failure = readme_block("- **Failure.**", "```");
+    assert_eq!(
+        failure[0].trim(),
+        shown[0],
+        "the Failure example's first line"
+    );
+    let man = IFUP_MAN.replace("\\-", "-");
+    for line in &shown {
+        assert!(
+            man.contains(line),
+            "vnet-ifup.8 DIAGNOSTICS lacks README's {line}"
+        );
+    }
+
+    let nic = Link {
+        index: 2,
+        name: "eth0".into(),
+        kind: None,
+        tun: None,
+        bridge: None,
+        mtu: 1500,
+        mac: Some([0x52, 0x54, 0, 0x12, 0x34, 0x56]),
+        master: None,
+        up: true,
+        loopback: false,
+    };
+    let refusal = vnet::policy::check_tap(&nic).expect_err("a NIC is refused");
+    let error = Error::attach(&"eth0", &"br0", Failure::Refused(refusal));
+    assert_eq!(shown[1], format!("vnet-ifup: {error}"));
+
+    if !common::privileged() {
+        return;
+    }
+    let ns = Netns::new();
+    ns.add_bridge("br0", 1500);
+    ns.add_tap("tap-web0");
+    ns.ip(&["link", "set", "tap-web0", "address", "52:54:00:12:34:56"]);
+    let missing = ns.ifup("tap-web0", &[("VNET_BRIDGE", "br7")]);
+    assert_eq!(missing.expect(1).one_line(), shown[0]);
+
+    let unprivileged = |bin: &str| {
+        let args = ["--inh-caps=-all", "--bounding-set=-all", bin, "tap-web0"];
+        ns.run("/usr/bin/setpriv", &args, &[])
+    };
+    assert_eq!(unprivileged(&IFUP).expect(1).one_line(), shown[2]);
+    ns.ip(&["link", "set", "tap-web0", "master", "br0", "up"]);
+    let detach = unprivileged(&common::IFDOWN);
+    assert_eq!(detach.expect(1).one_line(), shown[3]);
+}

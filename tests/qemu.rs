@@ -110,7 +110,9 @@ fn a_missing_bridge_stops_qemu_with_our_line_and_its_own() {
     assert_eq!(lines.len(), 2, "{run:#?}");
     assert_eq!(
         lines[0],
-        "vnet-ifup: cannot attach vnet0 to bridge br7: bridge br7 does not exist"
+        "vnet-ifup: cannot attach vnet0 to bridge br7: bridge br7 does not exist: create it \
+         with \"ip link add br7 type bridge\" and \"ip link set br7 up\", or set \
+         \"create-bridge = yes\""
     );
     // QEMU prints waitpid's raw status: exit status 1 is "status 256".
     let qemu = format!(
