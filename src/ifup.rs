@@ -1,6 +1,6 @@
 //! `vnet-ifup TAP`: put QEMU's tap, up, on the configured bridge.
 
-use log::{info, warn};
+use log::{debug, info, warn};
 
 use crate::apply::Transaction;
 use crate::config::{Config, Resolved, Source};
@@ -36,7 +36,7 @@ pub fn prepare(
     if let Some(caller) = caller {
         policy::owns(&tap, caller).map_err(Failure::Refused)?;
     }
-    let bridge = lookup(nl, &settings.bridge.value, Looked::Bridge)?;
+    let bridge = find_bridge(nl, settings)?;
     let master = match (tap.master, &bridge) {
         (Some(index), Some(bridge)) if index == bridge.index => None,
         (Some(index), _) => nl.link_by_index(index).map_err(|err| Failure::Lookup {
@@ -161,6 +161,22 @@ fn summary(tap: &Link, bridge: &IfName, plan: &AttachPlan) -> String {
     }
     let mac = mac.map_or_else(|| "none".into(), |m| format_mac(&m));
     format!("attached {} to {bridge}: mtu {mtu}, mac {mac}", tap.name)
+}
+
+/// Looks the bridge up; `None` if there is none. One that `create-bridge`
+/// is to make with VLAN filtering is refused here, before anything is
+/// made, if this kernel's bridges cannot filter VLANs.
+pub(crate) fn find_bridge(nl: &mut Netlink, settings: &Resolved) -> Result<Option<Link>, Failure> {
+    let bridge = lookup(nl, &settings.bridge.value, Looked::Bridge)?;
+    if bridge.is_none() && settings.create_bridge.value && settings.uses_vlans() {
+        // Not knowing is no reason to refuse: the creation will tell.
+        let filters = nl.bridges_filter_vlans().unwrap_or_else(|e| {
+            debug!("cannot tell whether bridges filter VLANs here: {e}");
+            None
+        });
+        policy::check_new_bridge(filters, settings).map_err(Failure::Refused)?;
+    }
+    Ok(bridge)
 }
 
 /// Looks an interface up by name; `None` if there is none.

@@ -152,18 +152,38 @@ fn check_before_the_tap_refuses_what_the_run_refuses() {
         "the run and --check disagree"
     );
 
-    // A bridge still to be made shows whether its kernel filters VLANs
-    // only once it exists: --check says the run will find out.
+    // A bridge still to be made: --check asks the kernel whether its
+    // bridges can filter VLANs at all, as the run does before making one.
     let conf = ns.config("bridge = brnew\ncreate-bridge = yes\npvid = 10\n");
     let env = [("VNET_CONFIG", conf.to_str().expect("UTF-8 path"))];
+    let before = ns.snapshot();
     let check = ns.run(&IFUP, &["--check", "vnet8"], &env);
-    assert!(
-        check.expect(0).stdout.ends_with(
-            "plan            none yet: vnet8 does not exist yet; bridge brnew will be created \
-             (create-bridge = yes) with VLAN filtering, if this kernel's bridges have it\n"
-        ),
-        "{check:#?}"
+    if ns.vlan_filtering_supported() {
+        assert!(
+            check.expect(0).stdout.ends_with(
+                "plan            none yet: vnet8 does not exist yet; bridge brnew will be \
+                 created (create-bridge = yes) with VLAN filtering\n"
+            ),
+            "{check:#?}"
+        );
+        return;
+    }
+    let line = check.expect(1).one_line().to_owned();
+    assert_eq!(
+        line,
+        "vnet-ifup: cannot attach vnet8 to bridge brnew: this kernel's bridges cannot filter \
+         VLANs (it was built without CONFIG_BRIDGE_VLAN_FILTERING), so pvid and tagged cannot \
+         be applied: remove them from this tap's configuration, or boot a kernel built with it"
     );
+    assert_eq!(ns.snapshot(), before);
+    ns.add_tap("vnet8");
+    let run = ns.ifup("vnet8", &env);
+    assert_eq!(
+        run.expect(1).one_line(),
+        line,
+        "the run and --check disagree"
+    );
+    assert!(ns.link("brnew").is_none(), "a refused run made the bridge");
 }
 
 #[test]

@@ -159,6 +159,19 @@ pub fn plan_bridge(
     Ok((bridge, create))
 }
 
+/// Refuses a bridge to be created with VLAN filtering on a kernel whose
+/// bridges cannot filter VLANs (`filters`: `None` when that cannot be told
+/// before a bridge exists; the creation then finds out). Asked by the run
+/// and by `--check` alike, before anything is made.
+pub fn check_new_bridge(filters: Option<bool>, settings: &Resolved) -> Result<(), Refusal> {
+    match filters {
+        Some(false) if settings.create_bridge.value && settings.uses_vlans() => {
+            Err(Refusal::NoVlanFiltering(settings.bridge.value.to_string()))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The bridge `create-bridge` makes, as the kernel will report it: up,
 /// with the MTU a bridge without ports has, in VLAN 1 by default.
 fn new_bridge(name: &str, vlan_filtering: bool, mac: [u8; 6]) -> Link {
