@@ -47,18 +47,15 @@ pub fn main(tool: Tool) -> ExitCode {
         let _ = writeln!(io::stderr(), "{line}");
         std::process::exit(EXIT_FAILED.into());
     }));
-    // A privileged helper sheds every capability but CAP_NET_ADMIN first.
-    let caller = helper::caller();
-    if caller.is_some() {
-        if let Err(e) = helper::drop_capabilities() {
-            let _ = writeln!(
-                io::stderr(),
-                "{}: cannot drop capabilities: {e}",
-                tool.name()
-            );
+    // A privileged helper becomes its caller, with CAP_NET_ADMIN alone, first.
+    let ids = helper::privileged_caller();
+    if let Some((uid, gid)) = ids {
+        if let Err(e) = helper::drop_privileges(uid, gid) {
+            let _ = writeln!(io::stderr(), "{}: cannot drop privileges: {e}", tool.name());
             return ExitCode::from(EXIT_FAILED);
         }
     }
+    let caller = ids.map(|(uid, gid)| helper::caller(uid, gid));
     init_logging(tool);
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     match run(tool, &args, &Env::from_process(), caller.as_ref()) {

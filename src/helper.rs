@@ -4,13 +4,14 @@
 
 use std::io;
 
-use nix::unistd::{getgid, getgroups, getuid};
+use nix::unistd::{getgid, getgroups, getuid, setresgid, setresuid, Gid, Uid};
 
 use crate::config::Principal;
 use crate::policy::Caller;
 
-/// `CAP_NET_ADMIN`, from include/uapi/linux/capability.h.
+/// `CAP_NET_ADMIN` and `CAP_SETPCAP`, from include/uapi/linux/capability.h.
 const CAP_NET_ADMIN: u32 = 12;
+const CAP_SETPCAP: u32 = 8;
 /// `_LINUX_CAPABILITY_VERSION_3`: two 32-bit words per set.
 const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
 
@@ -28,31 +29,33 @@ struct CapData {
     inheritable: u32,
 }
 
-/// The caller we serve, if we are a privileged helper. A real root caller
-/// is never restricted, so it gets `None` too.
-pub fn caller() -> Option<Caller> {
+/// The real uid and gid of the caller we serve, if we are a privileged
+/// helper. A real root caller is never restricted, so it gets `None` too.
+pub fn privileged_caller() -> Option<(Uid, Gid)> {
     // SAFETY: getauxval reads the auxiliary vector; it has no preconditions.
     let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;
     if !secure {
         return None;
     }
     let uid = getuid();
-    if uid.is_root() {
-        return None;
-    }
-    let gid = getgid();
+    (!uid.is_root()).then(|| (uid, getgid()))
+}
+
+/// The caller, with their names and groups. Called after
+/// [`drop_privileges`]: the account files are read as the caller.
+pub fn caller(uid: Uid, gid: Gid) -> Caller {
     let mut gids = vec![gid.as_raw()];
     gids.extend(getgroups().unwrap_or_default().iter().map(|g| g.as_raw()));
     gids.sort_unstable();
     gids.dedup();
     let user = names("/etc/passwd", &[uid.as_raw()]).pop();
     let groups = names("/etc/group", &gids);
-    Some(Caller {
+    Caller {
         uid: uid.as_raw(),
         user,
         gids,
         groups,
-    })
+    }
 }
 
 /// The names of `ids` in /etc/passwd or /etc/group (`name:x:id:...`),
@@ -84,10 +87,34 @@ pub fn account_exists(who: &Principal) -> bool {
         .any(|line| line.split(':').next() == Some(name))
 }
 
-/// Keeps CAP_NET_ADMIN, if we have it, and drops every other capability
-/// from the effective, permitted and inheritable sets.
-pub fn drop_capabilities() -> io::Result<()> {
-    let keep = (capabilities()? & (1 << CAP_NET_ADMIN)) as u32;
+/// Becomes the caller, keeping only CAP_NET_ADMIN (if we have it), as
+/// qemu-bridge-helper does with `capng_change_id(..., CAPNG_CLEAR_BOUNDING)`.
+///
+/// Dropping capabilities is not enough for a setuid-root install: with
+/// euid 0, root's files stay writable by ownership and an execve regains
+/// every capability. So: every uid and gid becomes the caller's real one
+/// (PR_SET_KEEPCAPS keeps the permitted set across that switch), the
+/// bounding set is cleared (possible with CAP_SETPCAP, which only a
+/// setuid-root install has), effective and permitted hold CAP_NET_ADMIN
+/// alone, inheritable and ambient nothing, and no_new_privs is set, so no
+/// later execve can gain privilege, whatever the install. With file
+/// capabilities the ids are the caller's already and setting them is a no-op.
+pub fn drop_privileges(uid: Uid, gid: Gid) -> io::Result<()> {
+    let have = capabilities()?;
+    prctl(libc::PR_SET_KEEPCAPS, 1)?;
+    if have & (1 << CAP_SETPCAP) != 0 {
+        // The kernel's last capability is below 64; past it, EINVAL.
+        for cap in 0..64 {
+            match prctl(libc::PR_CAPBSET_DROP, cap) {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => break,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    setresgid(gid, gid, gid)?;
+    setresuid(uid, uid, uid)?;
+    let keep = (have & (1 << CAP_NET_ADMIN)) as u32;
     let data = [
         CapData {
             effective: keep,
@@ -105,8 +132,9 @@ pub fn drop_capabilities() -> io::Result<()> {
     if rc != 0 {
         return Err(io::Error::last_os_error());
     }
+    prctl(libc::PR_SET_KEEPCAPS, 0)?;
     // SAFETY: prctl with PR_CAP_AMBIENT_CLEAR_ALL takes no pointers.
-    unsafe {
+    let rc = unsafe {
         libc::prctl(
             libc::PR_CAP_AMBIENT,
             libc::PR_CAP_AMBIENT_CLEAR_ALL,
@@ -115,7 +143,19 @@ pub fn drop_capabilities() -> io::Result<()> {
             0,
         )
     };
-    Ok(())
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    prctl(libc::PR_SET_NO_NEW_PRIVS, 1)
+}
+
+/// A prctl whose one argument is a number.
+fn prctl(option: libc::c_int, arg: libc::c_ulong) -> io::Result<()> {
+    // SAFETY: the options used here take a number and no pointers.
+    match unsafe { libc::prctl(option, arg, 0, 0, 0) } {
+        0 => Ok(()),
+        _ => Err(io::Error::last_os_error()),
+    }
 }
 
 /// The permitted capabilities, bit N for capability N.

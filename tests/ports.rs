@@ -85,6 +85,24 @@ fn unset_keys_leave_the_kernel_defaults() {
     assert_eq!(ours["learning"], false);
 }
 
+/// Issue 16, defect 2: with the tap already on br0, the port policy was
+/// skipped and the run said it was done.
+#[test]
+fn a_tap_already_on_the_bridge_gets_its_port_policy() {
+    let Some(ns) = setup() else { return };
+    ns.add_bridge("br0", 1500);
+    ns.add_tap("vnet0");
+    ns.ip(&["link", "set", "vnet0", "master", "br0"]);
+    assert_eq!(ns.port("vnet0")["isolated"], false);
+    ifup(&ns, "vnet0", "isolated = yes\nlearning = no\n").expect(0);
+    let port = ns.port("vnet0");
+    assert_eq!(
+        (&port["isolated"], &port["learning"]),
+        (&true.into(), &false.into())
+    );
+    assert!(ns.link("vnet0").expect("tap").up);
+}
+
 #[test]
 fn create_bridge_makes_it_up_and_attaches() {
     let Some(ns) = setup() else { return };

@@ -28,8 +28,21 @@ struct Helper {
     syslog: UnixDatagram,
 }
 
+/// How the binaries are made privileged.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Install {
+    /// `setcap cap_net_admin+ep`, as README.md says.
+    FileCaps,
+    /// Owned by root, mode 4755, as qemu-bridge-helper often is.
+    SetuidRoot,
+}
+
 impl Helper {
     fn new(config: &str) -> Option<Helper> {
+        Helper::installed(config, Install::FileCaps)
+    }
+
+    fn installed(config: &str, install: Install) -> Option<Helper> {
         if !common::privileged() {
             return None;
         }
@@ -48,7 +61,16 @@ impl Helper {
                 .join("bin")
                 .join(PathBuf::from(bin).file_name().expect("name"));
             fs::copy(bin, &copy).expect("copy binary");
-            common::run_ok("setcap", &[caps, copy.to_str().expect("path")]);
+            match install {
+                Install::FileCaps => {
+                    common::run_ok("setcap", &[caps, copy.to_str().expect("path")])
+                }
+                Install::SetuidRoot => {
+                    std::os::unix::fs::chown(&copy, Some(0), Some(0)).expect("chown");
+                    fs::set_permissions(&copy, fs::Permissions::from_mode(0o4755)).expect("chmod");
+                    String::new()
+                }
+            };
         }
         fs::write(
             root.join("etc/passwd"),
@@ -106,6 +128,20 @@ impl Helper {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Run {
+        let child = self.spawn_as(uid, groups, bin, args, env);
+        Run::from(child.wait_with_output().expect("run"))
+    }
+
+    /// [`Helper::run_as`], returning at once. `ip netns exec`, the shell
+    /// and setpriv each exec the next: the child's pid is the binary's.
+    fn spawn_as(
+        &self,
+        uid: u32,
+        groups: &[u32],
+        bin: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> std::process::Child {
         let groups: Vec<String> = groups.iter().map(u32::to_string).collect();
         let groups = match groups.is_empty() {
             true => "--clear-groups".to_owned(),
@@ -116,7 +152,7 @@ impl Helper {
             "mount --bind {root}/etc /etc && mount --bind {root}/dev /dev && \
              exec setpriv --reuid={uid} --regid={uid} {groups} {root}/bin/{bin} \"$@\""
         );
-        let out = Command::new("ip")
+        Command::new("ip")
             .args([
                 "netns",
                 "exec",
@@ -130,9 +166,10 @@ impl Helper {
             .env_clear()
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
             .envs(env.iter().copied())
-            .output()
-            .expect("run");
-        Run::from(out)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run")
     }
 
     fn ifup(&self, uid: u32, groups: &[u32], tap: &str, env: &[(&str, &str)]) -> Run {
@@ -381,6 +418,129 @@ fn only_cap_net_admin_is_kept() {
         "{}",
         run.stdout
     );
+}
+
+/// The credentials of `bin` run by alice, read by the kernel's own
+/// account of them (/proc/PID/status), while it works. /etc/group becomes
+/// a FIFO: the helper reads it after dropping privileges, and waits
+/// there until the test, having read its status, writes the file.
+/// setpriv (same pid, before its exec) reads it first, for --regid.
+fn credentials_while_running(h: &Helper, bin: &str, args: &[&str]) -> (String, Run) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let group = h.root.join("etc/group");
+    let text = fs::read(&group).expect("group");
+    fs::remove_file(&group).expect("rm");
+    common::run_ok("mkfifo", &["-m", "644", group.to_str().expect("path")]);
+    let mut child = h.spawn_as(ALICE, &[], bin, args, &[]);
+    let comm = format!("/proc/{}/comm", child.id());
+    let is_bin = || fs::read_to_string(&comm).is_ok_and(|c| c.trim() == bin);
+    let mut status = None;
+    while child.try_wait().expect("wait").is_none() {
+        // Succeeds once a reader has the FIFO open and waits for data.
+        let Ok(mut fifo) = fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&group)
+        else {
+            std::thread::sleep(Duration::from_millis(1));
+            continue;
+        };
+        let ours = is_bin();
+        if ours {
+            let path = format!("/proc/{}/status", child.id());
+            status = Some(fs::read_to_string(path).expect("status"));
+        }
+        std::io::Write::write_all(&mut fifo, &text).expect("write the FIFO");
+        drop(fifo);
+        if ours {
+            break;
+        }
+        // setpriv reads to the end, then execs the binary, which closes its
+        // copy of the FIFO: only then can the next reader be the binary.
+        while !is_bin() && child.try_wait().expect("wait").is_none() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    let run = Run::from(child.wait_with_output().expect("wait"));
+    fs::remove_file(&group).expect("rm");
+    fs::write(&group, text).expect("group");
+    let status = status.unwrap_or_else(|| panic!("{bin} never read /etc/group: {run:#?}"));
+    (status, run)
+}
+
+/// The lines of /proc/PID/status that say who a process is and what it may do.
+fn privileges(status: &str) -> Vec<&str> {
+    let keys = [
+        "Name:",
+        "Uid:",
+        "Gid:",
+        "CapInh:",
+        "CapPrm:",
+        "CapEff:",
+        "CapBnd:",
+        "CapAmb:",
+        "NoNewPrivs:",
+    ];
+    status
+        .lines()
+        .filter(|l| keys.iter().any(|k| l.starts_with(k)))
+        .collect()
+}
+
+/// Issue 16, defect 4: a setuid-root install kept euid 0 and the full
+/// bounding set. It must become alice, with CAP_NET_ADMIN alone and
+/// nothing any later execve could regain.
+#[test]
+fn a_setuid_root_install_becomes_the_caller_with_cap_net_admin_alone() {
+    let Some(h) = Helper::installed(ACL, Install::SetuidRoot) else {
+        return;
+    };
+    h.tap("vnet-a0", Some(ALICE), None);
+    let (status, run) = credentials_while_running(&h, "vnet-ifup", &["vnet-a0"]);
+    run.expect(0);
+    assert_eq!(
+        privileges(&status),
+        [
+            "Name:\tvnet-ifup",
+            "Uid:\t4201\t4201\t4201\t4201",
+            "Gid:\t4201\t4201\t4201\t4201",
+            "CapInh:\t0000000000000000",
+            "CapPrm:\t0000000000001000",
+            "CapEff:\t0000000000001000",
+            "CapBnd:\t0000000000000000",
+            "CapAmb:\t0000000000000000",
+            "NoNewPrivs:\t1",
+        ],
+        "{status}"
+    );
+    assert_eq!(h.master("vnet-a0").as_deref(), Some("br0"));
+    assert!(h
+        .audit()
+        .ends_with("uid=4201 user=alice tap=vnet-a0 bridge=br0 verdict=attached"));
+    h.run_as(ALICE, &[], "vnet-ifdown", &["vnet-a0"], &[])
+        .expect(0);
+    assert_eq!(h.master("vnet-a0"), None);
+}
+
+/// The file-capability install ends the same way, though the bounding
+/// set is the caller's own (clearing it needs CAP_SETPCAP).
+#[test]
+fn a_file_capability_install_becomes_the_caller_too() {
+    let Some(h) = Helper::new(ACL) else { return };
+    h.tap("vnet-a0", Some(ALICE), None);
+    let (status, run) = credentials_while_running(&h, "vnet-ifup", &["vnet-a0"]);
+    run.expect(0);
+    let lines = privileges(&status);
+    for want in [
+        "Uid:\t4201\t4201\t4201\t4201",
+        "CapInh:\t0000000000000000",
+        "CapPrm:\t0000000000001000",
+        "CapEff:\t0000000000001000",
+        "CapAmb:\t0000000000000000",
+        "NoNewPrivs:\t1",
+    ] {
+        assert!(lines.contains(&want), "{want}: {status}");
+    }
 }
 
 #[test]

@@ -65,7 +65,8 @@ pub enum Refusal {
 pub struct AttachPlan {
     /// Starts with [`Action::CreateBridge`] when the bridge is to be made.
     pub actions: Vec<Action>,
-    /// The tap is on this bridge already: only making sure it is up.
+    /// The tap is on this bridge already: only its port policy and IFF_UP
+    /// are made sure of.
     pub already_attached: bool,
     pub bridge_down: bool,
 }
@@ -112,8 +113,11 @@ pub fn plan_attach(
             }
         }
         actions.push(Action::Attach);
-        actions.extend(port::actions(&bridge, settings)?);
     }
+    // Isolation and VLANs are a security boundary: a tap already on its
+    // bridge gets the configured port policy too (setting it again is
+    // harmless), or the run fails saying why.
+    actions.extend(port::actions(&bridge, settings)?);
     if !tap.up {
         actions.push(Action::SetUp(true));
     }

@@ -129,6 +129,24 @@ fn already_on_this_bridge_only_ensures_up() {
     assert!(plan(&t, "").unwrap().actions.is_empty());
 }
 
+/// Issue 16, defect 2: the port policy was skipped for an attached tap.
+#[test]
+fn already_on_this_bridge_still_gets_the_port_policy() {
+    let t = Link {
+        master: Some(2),
+        up: true,
+        ..tap()
+    };
+    let p = plan(&t, "isolated = yes").unwrap();
+    let isolated = PortFlags {
+        isolated: Some(true),
+        ..PortFlags::default()
+    };
+    assert_eq!(p.actions, vec![Action::SetPort(isolated)]);
+    let err = plan(&t, "pvid = 10").unwrap_err();
+    assert!(err.to_string().contains("VLAN filtering off"), "{err}");
+}
+
 #[test]
 fn another_master_is_refused_by_name() {
     let t = Link {
