@@ -37,6 +37,11 @@ impl<'a> Transaction<'a> {
         }
     }
 
+    /// Whether this transaction created the bridge (and would delete it).
+    pub fn created_bridge(&self) -> bool {
+        self.undo.contains(&Action::DeleteBridge)
+    }
+
     /// The bridge's index, once it exists: [`Action::Attach`] needs it.
     pub fn set_bridge(&mut self, index: u32) {
         self.bridge_index = Some(index);
@@ -82,16 +87,16 @@ impl<'a> Transaction<'a> {
                 let err = self.send(nl, &action).err()?;
                 Some(UndoFailure {
                     action,
-                    tap: self.tap.to_string(),
-                    bridge: self.bridge.to_string(),
+                    tap: self.tap.as_str().to_owned(),
+                    bridge: self.bridge.as_str().to_owned(),
                     err,
                 })
             })
             .collect::<Vec<_>>();
         Failure::Undone {
             failure: Box::new(failure),
-            tap: self.tap.to_string(),
-            bridge: self.bridge.to_string(),
+            tap: self.tap.as_str().to_owned(),
+            bridge: self.bridge.as_str().to_owned(),
             deleted_bridge: deleted_bridge && undo_failures.is_empty(),
             undo_failures,
         }
@@ -106,11 +111,11 @@ impl<'a> Transaction<'a> {
                     ..
                 },
                 Some(Errno::EOPNOTSUPP),
-            ) => Failure::Refused(Refusal::NoVlanFiltering(self.bridge.to_string())),
+            ) => Failure::Refused(Refusal::NoVlanFiltering(self.bridge.as_str().to_owned())),
             _ => Failure::Step {
                 action: action.clone(),
-                tap: self.tap.to_string(),
-                bridge: self.bridge.to_string(),
+                tap: self.tap.as_str().to_owned(),
+                bridge: self.bridge.as_str().to_owned(),
                 err,
             },
         }

@@ -4,6 +4,7 @@
 use std::os::unix::net::UnixDatagram;
 
 use crate::error::Error;
+use crate::escape::Escaped;
 use crate::name::IfName;
 use crate::policy::Caller;
 
@@ -50,12 +51,14 @@ fn message(
             format!("refused reason=\"{}\"", e.to_string().replace('"', "'")),
         ),
     };
-    let user = caller.user.as_deref().unwrap_or("-");
+    // Every value is escaped (the error's Display escapes its names), so
+    // no name can end the line or forge a field.
+    let user = Escaped(caller.user.as_deref().unwrap_or("-"));
     format!(
         "<{}>{tool}[{pid}]: uid={} user={user} tap={tap} bridge={} verdict={verdict}",
         AUTHPRIV | severity,
         caller.uid,
-        bridge.unwrap_or("-"),
+        Escaped(bridge.unwrap_or("-")),
     )
 }
 

@@ -9,6 +9,7 @@ use std::fmt::Write;
 
 use crate::config::{Config, Resolved};
 use crate::error::{Error, Failure};
+use crate::escape::Escaped;
 use crate::helper;
 use crate::ifdown;
 use crate::ifup::{self, Attach};
@@ -31,7 +32,7 @@ pub fn ifup(
     let fail = |reason| Error::attach(tap, bridge, reason);
     let _ = writeln!(out, "{:<W$}{tap}", "tap");
     helper_lines(caller, out);
-    let _ = write!(out, "{:<W$}{}", "config", config.source());
+    let _ = write!(out, "{:<W$}{}", "config", Escaped(&config.source()));
     match config.matching_section(tap) {
         Some((glob, line)) => _ = writeln!(out, ", section [match {glob}] at line {line}"),
         None => _ = writeln!(out),

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use crate::env::Env;
 use crate::error::{Error, EXIT_FAILED};
+use crate::escape::{escape, escape_os};
 use crate::name::IfName;
 use crate::policy::Caller;
 use crate::{audit, check, helper, ifdown, ifup};
@@ -112,7 +113,7 @@ fn attach(
 ) -> (Result<(), Error>, Option<String>, &'static str) {
     match ifup::settings(tap, env, caller) {
         Ok((_, settings)) => {
-            let bridge = settings.bridge.value.to_string();
+            let bridge = settings.bridge.value.as_str().to_owned();
             (ifup::run(tap, &settings, caller), Some(bridge), "attached")
         }
         Err(e) => {
@@ -136,21 +137,26 @@ pub fn parse_args(tool: Tool, args: &[OsString]) -> Result<Command, Error> {
     };
     match args.as_slice() {
         [] => Err(usage("missing the TAP argument".into())),
-        [a, ..] if unknown_option(a) => Err(usage(format!("unknown option {a:?}"))),
+        [a, ..] if unknown_option(a) => Err(usage(format!("unknown option \"{}\"", escape_os(a)))),
         [a] if *a == "--help" || *a == "-h" => Ok(Command::Help),
         [a] if *a == "--version" || *a == "-V" => Ok(Command::Version),
-        [a] if *a == "--check" || *a == "--" => Err(usage(format!("{a:?} needs a TAP"))),
+        [a] if *a == "--check" || *a == "--" => {
+            Err(usage(format!("\"{}\" needs a TAP", escape_os(a))))
+        }
         [a, tap] if *a == "--check" => tap_name(tap).map(Command::Check),
         [a, tap] if *a == "--" => tap_name(tap).map(Command::Run),
         [tap] => tap_name(tap).map(Command::Run),
-        [_, extra, ..] => Err(usage(format!("unexpected argument {extra:?}"))),
+        [_, extra, ..] => Err(usage(format!(
+            "unexpected argument \"{}\"",
+            escape_os(extra)
+        ))),
     }
 }
 
 fn tap_name(arg: &OsStr) -> Result<IfName, Error> {
     IfName::from_os(arg).map_err(|reason| Error::Name {
         what: "tap",
-        name: arg.to_string_lossy().into_owned(),
+        name: arg.to_os_string(),
         reason,
     })
 }
@@ -167,7 +173,7 @@ fn panic_line(tool: Tool, payload: &dyn Any, at: Option<&Location<'_>>) -> Strin
         _ => "a panic",
     };
     let at = at.map(|l| format!(" at {l}")).unwrap_or_default();
-    let message = message.replace('\n', " ");
+    let message = escape(&message.replace('\n', " ")).into_owned();
     format!("{}: internal error{at}: {message}", tool.name())
 }
 
@@ -195,8 +201,8 @@ fn init_logging(tool: Tool) {
         .init();
     if let (Some(value), None) = (value, level) {
         log::warn!(
-            "VNET_LOG={:?} is not off, error, warn, info or debug; using warn",
-            value.to_string_lossy()
+            "VNET_LOG=\"{}\" is not off, error, warn, info or debug; using warn",
+            escape_os(&value)
         );
     }
 }

@@ -76,7 +76,7 @@ fn bad_tap_names_are_exit_2() {
     let err = parse_args(Tool::Ifdown, &raw).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "invalid tap name \"vnet\u{fffd}\": the name is not valid UTF-8"
+        "invalid tap name \"vnet\\xff\": the name is not valid UTF-8"
     );
 }
 

@@ -1,12 +1,18 @@
 //! The one error type the binaries print, and the exit status it maps to.
 //!
-//! Every message carries its cause inline, once; nothing here uses
-//! `#[source]`, so nothing can print a cause twice. `main` prints the whole
-//! error as one line after the program's name.
+//! Causes stay typed: each is a field marked `#[source]` (a `NetlinkError`
+//! with its errno, a `Refusal`, an `UndoFailure`...), so code above can
+//! tell them apart. Each message also carries its cause inline, once, and
+//! `main` prints the error's Display alone, as one line after the
+//! program's name: nothing walks the `source()` chain, so nothing is
+//! printed twice. Every name from outside is escaped ([`crate::escape`]);
+//! fields hold names as they are, and Display escapes them.
 
+use std::ffi::OsString;
 use std::fmt;
 
 use crate::config::ConfigError;
+use crate::escape::{escape_os, Escaped};
 use crate::name::NameError;
 use crate::netlink::NetlinkError;
 use crate::policy::{Action, Refusal};
@@ -20,22 +26,32 @@ pub const EXIT_USAGE: u8 = 2;
 pub enum Error {
     #[error("{problem}; usage: {tool} [--check] TAP | --help | --version")]
     Usage { tool: &'static str, problem: String },
-    #[error("invalid {what} name {name:?}: {reason}")]
+    #[error("invalid {what} name \"{}\": {reason}", escape_os(name))]
     Name {
         what: &'static str,
-        name: String,
+        name: OsString,
+        #[source]
         reason: NameError,
     },
     #[error("{0}")]
-    Config(ConfigError),
-    #[error("cannot attach {tap} to bridge {bridge}: {reason}")]
+    Config(#[source] ConfigError),
+    #[error(
+        "cannot attach {} to bridge {}: {reason}",
+        Escaped(tap),
+        Escaped(bridge)
+    )]
     Attach {
         tap: String,
         bridge: String,
+        #[source]
         reason: Box<Failure>,
     },
-    #[error("cannot detach {tap}: {reason}")]
-    Detach { tap: String, reason: Box<Failure> },
+    #[error("cannot detach {}: {reason}", Escaped(tap))]
+    Detach {
+        tap: String,
+        #[source]
+        reason: Box<Failure>,
+    },
 }
 
 /// What went wrong while attaching or detaching.
@@ -49,12 +65,13 @@ pub enum Failure {
         #[source]
         err: NetlinkError,
     },
-    #[error("tap {0} does not exist")]
+    #[error("tap {} does not exist", Escaped(.0))]
     NoTap(String),
     #[error("{0}")]
     Refused(#[source] Refusal),
-    /// One request of the plan failed.
-    #[error("{}: {err}", action.describe(tap, bridge))]
+    /// One request of the plan failed; the errno is put in words for
+    /// that request ([`Action::errno_meaning`]).
+    #[error("{}: {}", action.describe(tap, bridge), err.sentence(err.errno().and_then(|e| action.errno_meaning(e))))]
     Step {
         action: Action,
         tap: String,
@@ -89,16 +106,16 @@ pub enum Looked {
 impl fmt::Display for Looked {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Looked::Tap(name) => write!(f, "tap {name}"),
-            Looked::Bridge(name) => write!(f, "bridge {name}"),
-            Looked::MasterOf(name) => write!(f, "the master of {name}"),
+            Looked::Tap(name) => write!(f, "tap {}", Escaped(name)),
+            Looked::Bridge(name) => write!(f, "bridge {}", Escaped(name)),
+            Looked::MasterOf(name) => write!(f, "the master of {}", Escaped(name)),
         }
     }
 }
 
 /// An undo that failed too, with its cause.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: {err}", action.describe(tap, bridge))]
+#[error("{}: {}", action.describe(tap, bridge), err.sentence(err.errno().and_then(|e| action.errno_meaning(e))))]
 pub struct UndoFailure {
     pub action: Action,
     pub tap: String,
@@ -108,17 +125,17 @@ pub struct UndoFailure {
 }
 
 impl Error {
-    pub fn attach(tap: &impl ToString, bridge: &impl ToString, reason: Failure) -> Self {
+    pub fn attach(tap: &impl AsRef<str>, bridge: &impl AsRef<str>, reason: Failure) -> Self {
         Error::Attach {
-            tap: tap.to_string(),
-            bridge: bridge.to_string(),
+            tap: tap.as_ref().to_owned(),
+            bridge: bridge.as_ref().to_owned(),
             reason: Box::new(reason),
         }
     }
 
-    pub fn detach(tap: &impl ToString, reason: Failure) -> Self {
+    pub fn detach(tap: &impl AsRef<str>, reason: Failure) -> Self {
         Error::Detach {
-            tap: tap.to_string(),
+            tap: tap.as_ref().to_owned(),
             reason: Box::new(reason),
         }
     }
@@ -141,16 +158,18 @@ impl Error {
 
 fn undo_note(tap: &str, bridge: &str, deleted_bridge: bool, failures: &[UndoFailure]) -> String {
     match (failures, deleted_bridge) {
-        ([], false) => format!("; {tap} was restored as it was found"),
-        ([], true) => format!("; {tap} was restored as it was found, and bridge {bridge} deleted"),
+        ([], false) => format!("; {} was restored as it was found", Escaped(tap)),
+        ([], true) => format!(
+            "; {} was restored as it was found, and bridge {} deleted",
+            Escaped(tap),
+            Escaped(bridge)
+        ),
         (f, _) => {
             let all = f.iter().map(|u| {
-                (
-                    Some(u.action.describe(&u.tap, &u.bridge)),
-                    u.err.to_string(),
-                )
+                let step = u.action.describe(&u.tap, &u.bridge);
+                (Some(step), cause(&u.action, &u.err))
             });
-            format!("; restoring {tap} failed too: {}", by_cause(all))
+            format!("; restoring {} failed too: {}", Escaped(tap), by_cause(all))
         }
     }
 }
@@ -162,9 +181,14 @@ fn join(failures: &[Failure]) -> String {
             tap,
             bridge,
             err,
-        } => (Some(action.describe(tap, bridge)), err.to_string()),
+        } => (Some(action.describe(tap, bridge)), cause(action, err)),
         other => (None, other.to_string()),
     }))
+}
+
+/// A failed request's errno in words for that request.
+fn cause(action: &Action, err: &NetlinkError) -> String {
+    err.sentence(err.errno().and_then(|e| action.errno_meaning(e)))
 }
 
 /// "detaching vnet0 from br0 and setting vnet0 down: permission denied":
@@ -192,161 +216,5 @@ fn by_cause(failures: impl Iterator<Item = (Option<String>, String)>) -> String 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use nix::errno::Errno;
-
-    fn kernel(errno: Errno) -> NetlinkError {
-        NetlinkError::Kernel {
-            errno,
-            ext_ack: None,
-        }
-    }
-
-    fn step(action: Action, errno: Errno) -> Failure {
-        Failure::Step {
-            action,
-            tap: "vnet0".into(),
-            bridge: "br0".into(),
-            err: kernel(errno),
-        }
-    }
-
-    #[test]
-    fn exit_codes() {
-        let usage = Error::Usage {
-            tool: "vnet-ifup",
-            problem: "missing TAP".into(),
-        };
-        assert_eq!(usage.exit_code(), 2);
-        let name = Error::Name {
-            what: "tap",
-            name: "x".into(),
-            reason: NameError::Empty,
-        };
-        assert_eq!(name.exit_code(), 2);
-        let config = Error::Config(ConfigError {
-            path: "f".into(),
-            line: Some(1),
-            msg: "m".into(),
-        });
-        assert_eq!(config.exit_code(), 2);
-        let missing = Failure::NoTap("vnet0".into());
-        let attach = Error::attach(&"vnet0", &"br0", missing);
-        assert_eq!(attach.exit_code(), 1);
-        let detach = Error::detach(&"vnet0", Failure::Several(vec![]));
-        assert_eq!(detach.exit_code(), 1);
-    }
-
-    #[test]
-    fn messages_name_tap_and_bridge_once() {
-        let busy = Failure::Step {
-            action: Action::Attach,
-            tap: "vnet0".into(),
-            bridge: "br0".into(),
-            err: NetlinkError::Kernel {
-                errno: Errno::EBUSY,
-                ext_ack: Some("Device is already in use".into()),
-            },
-        };
-        let e = Error::attach(
-            &"vnet0",
-            &"br0",
-            Failure::Undone {
-                failure: Box::new(busy),
-                tap: "vnet0".into(),
-                bridge: "br0".into(),
-                deleted_bridge: false,
-                undo_failures: vec![],
-            },
-        );
-        assert_eq!(
-            e.to_string(),
-            "cannot attach vnet0 to bridge br0: attaching vnet0 to br0: the device is busy: \
-             something else already uses it (kernel: \"Device is already in use\"); \
-             vnet0 was restored as it was found"
-        );
-    }
-
-    #[test]
-    fn a_failed_undo_keeps_its_cause() {
-        let e = Failure::Undone {
-            failure: Box::new(step(Action::SetUp(true), Errno::EPERM)),
-            tap: "vnet0".into(),
-            bridge: "br0".into(),
-            deleted_bridge: true,
-            undo_failures: vec![UndoFailure {
-                action: Action::Detach,
-                tap: "vnet0".into(),
-                bridge: "br0".into(),
-                err: kernel(Errno::ENODEV),
-            }],
-        };
-        assert!(e.to_string().ends_with(
-            "; restoring vnet0 failed too: detaching vnet0 from br0: no such interface"
-        ));
-        let Failure::Undone { undo_failures, .. } = &e else {
-            unreachable!()
-        };
-        assert_eq!(undo_failures[0].err.errno(), Some(Errno::ENODEV));
-    }
-
-    #[test]
-    fn usage_and_names_read_well() {
-        let e = Error::Usage {
-            tool: "vnet-ifdown",
-            problem: "unknown option \"-x\"".into(),
-        };
-        assert_eq!(
-            e.to_string(),
-            "unknown option \"-x\"; usage: vnet-ifdown [--check] TAP | --help | --version"
-        );
-        let e = Error::Name {
-            what: "tap",
-            name: "a\nb".into(),
-            reason: NameError::BadChar("whitespace"),
-        };
-        assert_eq!(
-            e.to_string(),
-            "invalid tap name \"a\\nb\": the name contains whitespace, which interface names may not contain"
-        );
-    }
-
-    #[test]
-    fn several_failures_are_all_reported() {
-        let e = Error::detach(
-            &"vnet0",
-            Failure::Several(vec![
-                step(Action::Detach, Errno::EPERM),
-                step(Action::SetUp(false), Errno::ENODEV),
-            ]),
-        );
-        let text = e.to_string();
-        assert!(
-            text.starts_with("cannot detach vnet0: detaching vnet0 from br0: permission denied")
-        );
-        assert!(text.ends_with("; setting vnet0 down: no such interface"));
-    }
-
-    /// Steps that failed for one reason (no CAP_NET_ADMIN) share it: the
-    /// cause and its hint appear once in the line.
-    #[test]
-    fn one_cause_is_said_once() {
-        let e = Error::detach(
-            &"vnet0",
-            Failure::Several(vec![
-                step(Action::Detach, Errno::EPERM),
-                step(Action::SetUp(false), Errno::EPERM),
-            ]),
-        );
-        let text = e.to_string();
-        assert_eq!(
-            text,
-            format!(
-                "cannot detach vnet0: detaching vnet0 from br0 and setting vnet0 down: {}",
-                kernel(Errno::EPERM)
-            )
-        );
-        assert_eq!(text.matches("CAP_NET_ADMIN").count(), 1, "{text}");
-    }
-}
+#[path = "error_tests.rs"]
+mod tests;

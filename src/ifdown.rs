@@ -5,6 +5,7 @@ use nix::errno::Errno;
 
 use crate::apply;
 use crate::error::{Error, Failure, Looked};
+use crate::escape::Escaped;
 use crate::name::IfName;
 use crate::netlink::{Link, Netlink};
 use crate::policy::{self, Action, Caller};
@@ -22,7 +23,7 @@ pub fn prepare(
         Ok(None) => return Ok(None),
         Err(err) => {
             return Err(Failure::Lookup {
-                what: Looked::Tap(tap.to_string()),
+                what: Looked::Tap(tap.as_str().to_owned()),
                 err,
             })
         }
@@ -59,7 +60,7 @@ pub fn run(tap: &IfName, caller: Option<&Caller>) -> Result<Option<String>, Erro
         .map(|index| master_name(&mut nl, index));
     if failed.is_empty() {
         match &master {
-            Some(master) => info!("detached {tap} from {master}; it is down"),
+            Some(master) => info!("detached {tap} from {}; it is down", Escaped(master)),
             None => info!("{tap} was not attached; it is down"),
         }
         return Ok(master);
@@ -69,7 +70,7 @@ pub fn run(tap: &IfName, caller: Option<&Caller>) -> Result<Option<String>, Erro
         .into_iter()
         .map(|(action, err)| Failure::Step {
             action: action.clone(),
-            tap: tap.to_string(),
+            tap: tap.as_str().to_owned(),
             bridge: master.clone(),
             err,
         })

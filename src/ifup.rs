@@ -6,6 +6,7 @@ use crate::apply::Transaction;
 use crate::config::{Config, Resolved, Source};
 use crate::env::Env;
 use crate::error::{Error, Failure, Looked};
+use crate::escape::Escaped;
 use crate::helper;
 use crate::name::IfName;
 use crate::netlink::{format_mac, Link, Netlink};
@@ -30,7 +31,7 @@ pub fn prepare(
 ) -> Result<Attach, Failure> {
     let tap = match lookup(nl, tap, Looked::Tap)? {
         Some(link) => link,
-        None => return Err(Failure::NoTap(tap.to_string())),
+        None => return Err(Failure::NoTap(tap.as_str().to_owned())),
     };
     policy::check_tap(&tap).map_err(Failure::Refused)?;
     if let Some(caller) = caller {
@@ -75,7 +76,7 @@ pub fn settings(
     let bridge = match &env.bridge {
         Some(raw) => Some(IfName::from_os(raw).map_err(|reason| Error::Name {
             what: "VNET_BRIDGE bridge",
-            name: raw.to_string_lossy().into_owned(),
+            name: raw.clone(),
             reason,
         })?),
         None => None,
@@ -111,14 +112,11 @@ pub fn run(tap: &IfName, settings: &Resolved, caller: Option<&Caller>) -> Result
     if let Some(create @ Action::CreateBridge { vlan_filtering, .. }) = plan.actions.first() {
         tx.apply(&mut nl, std::slice::from_ref(create))
             .map_err(fail)?;
-        info!(
-            "created bridge {bridge}{}",
-            if *vlan_filtering {
-                " with VLAN filtering"
-            } else {
-                ""
-            }
-        );
+        match (tx.created_bridge(), vlan_filtering) {
+            (true, true) => info!("created bridge {bridge} with VLAN filtering"),
+            (true, false) => info!("created bridge {bridge}"),
+            (false, _) => info!("bridge {bridge} was created by another run meanwhile"),
+        }
         // The bridge exists now: ours, or another VM's that won the race.
         // The rest is planned again against it as the kernel reports it.
         plan = match replan(&mut nl, &link, settings) {
@@ -139,7 +137,9 @@ fn replan(nl: &mut Netlink, tap: &Link, settings: &Resolved) -> Result<(u32, Att
     let name = &settings.bridge.value;
     // Gone again already: planned as missing, it would be created twice.
     let Some(bridge) = lookup(nl, name, Looked::Bridge)? else {
-        return Err(Failure::Refused(Refusal::NoBridge(name.to_string())));
+        return Err(Failure::Refused(Refusal::NoBridge(
+            name.as_str().to_owned(),
+        )));
     };
     let plan = policy::plan_attach(tap, Some(&bridge), None, settings).map_err(Failure::Refused)?;
     Ok((bridge.index, plan))
@@ -148,7 +148,10 @@ fn replan(nl: &mut Netlink, tap: &Link, settings: &Resolved) -> Result<(u32, Att
 /// "attached vnet0 to br0: mtu 9000, mac fe:54:00:12:34:56".
 fn summary(tap: &Link, bridge: &IfName, plan: &AttachPlan) -> String {
     if plan.already_attached {
-        return format!("{} is already attached to {bridge}; it is up", tap.name);
+        return format!(
+            "{} is already attached to {bridge}; it is up",
+            Escaped(&tap.name)
+        );
     }
     let mut mtu = tap.mtu;
     let mut mac = tap.mac;
@@ -160,7 +163,10 @@ fn summary(tap: &Link, bridge: &IfName, plan: &AttachPlan) -> String {
         }
     }
     let mac = mac.map_or_else(|| "none".into(), |m| format_mac(&m));
-    format!("attached {} to {bridge}: mtu {mtu}, mac {mac}", tap.name)
+    format!(
+        "attached {} to {bridge}: mtu {mtu}, mac {mac}",
+        Escaped(&tap.name)
+    )
 }
 
 /// Looks the bridge up; `None` if there is none. One that `create-bridge`
@@ -186,7 +192,7 @@ pub(crate) fn lookup(
     what: fn(String) -> Looked,
 ) -> Result<Option<Link>, Failure> {
     nl.link(name).map_err(|err| Failure::Lookup {
-        what: what(name.to_string()),
+        what: what(name.as_str().to_owned()),
         err,
     })
 }

@@ -10,6 +10,7 @@
 //! - [`policy`]: pure decisions: which requests, in which order, or a refusal;
 //! - [`apply`]: sends the planned requests, undoing them if one fails;
 //! - [`netlink`]: the only module that talks to the kernel;
+//! - [`escape`]: the one escaping rule for untrusted strings in messages;
 //! - [`helper`], [`audit`]: privileged-helper mode (file capabilities or
 //!   setuid) for unprivileged QEMU: dropping capabilities, the syslog trail.
 
@@ -21,6 +22,7 @@ pub mod cli;
 pub mod config;
 pub mod env;
 pub mod error;
+pub mod escape;
 pub mod glob;
 pub mod helper;
 pub mod ifdown;

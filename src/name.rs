@@ -3,6 +3,8 @@
 use std::ffi::OsStr;
 use std::fmt;
 
+use crate::escape::escape;
+
 /// IFNAMSIZ minus the trailing NUL.
 pub const MAX_LEN: usize = 15;
 
@@ -74,9 +76,12 @@ fn describe(b: u8) -> &'static str {
     }
 }
 
+/// Escaped ([`crate::escape`]): the kernel accepts control bytes in
+/// names, so whoever names a tap must not reach the terminal or the log
+/// through it. [`IfName::as_str`] is the name itself.
 impl fmt::Display for IfName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&escape(&self.0))
     }
 }
 

@@ -76,8 +76,13 @@ fn a_bad_vnet_log_is_a_warning_in_our_own_words() {
                  which interface names may not contain\n";
     // trace is not a level vnet has (it logs nothing finer than debug):
     // it is refused like any other word, not silently taken as debug.
-    for bad in [&b"\x01"[..], b"vnet=debug", b"loud", b"trace", b"TRACE"] {
-        let shown = format!("{:?}", String::from_utf8_lossy(bad));
+    for (bad, shown) in [
+        (&b"\x01"[..], "\"\\x01\""),
+        (b"vnet=debug", "\"vnet=debug\""),
+        (b"lo\xffud", "\"lo\\xffud\""),
+        (b"trace", "\"trace\""),
+        (b"TRACE", "\"TRACE\""),
+    ] {
         let warning = format!(
             "vnet-ifdown: warning: VNET_LOG={shown} is not off, error, warn, info or debug; \
              using warn\n"
@@ -167,7 +172,7 @@ fn non_utf8_tap_is_refused_cleanly() {
     assert_eq!((code, out.as_str()), (Some(2), ""));
     assert_eq!(
         err,
-        "vnet-ifup: invalid tap name \"vnet\u{fffd}0\": the name is not valid UTF-8\n"
+        "vnet-ifup: invalid tap name \"vnet\\xff0\": the name is not valid UTF-8\n"
     );
 }
 

@@ -13,13 +13,19 @@ use common::guest::Guest;
 const GUEST: Guest = Guest {
     // The suites the guests run, in this order: each tests/<suite>.rs whose
     // tests need only root, the modules and the programs below.
-    suites: &["attach", "refuse", "select", "ports"],
+    suites: &["attach", "refuse", "select", "ports", "faults"],
     // Bridges (stp and llc come as dependencies), taps (ports.rs opens
     // /dev/net/tun itself), veth pairs, and the macvlan refuse.rs uses to
     // make the bridge refuse a port.
     modules: &["bridge", "tun", "veth", "macvlan"],
-    // The oracle, and setpriv for refuse.rs's test without CAP_NET_ADMIN.
-    programs: &["/usr/bin/ip", "/usr/sbin/bridge", "/usr/bin/setpriv"],
+    // The oracle, setpriv for refuse.rs's test without CAP_NET_ADMIN, and
+    // strace for faults.rs's failing requests (and ports.rs's one).
+    programs: &[
+        "/usr/bin/ip",
+        "/usr/sbin/bridge",
+        "/usr/bin/setpriv",
+        "/usr/bin/strace",
+    ],
 };
 
 #[test]

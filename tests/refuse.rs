@@ -241,3 +241,36 @@ fn bad_names_and_usage_are_exit_2() {
     refused(&ns, &IFUP, &["vnet0"], &[("VNET_BRIDGE", "br 0")], 2,
         "vnet-ifup: invalid VNET_BRIDGE bridge name \"br 0\": the name contains whitespace, which interface names may not contain");
 }
+
+/// Issue 16, defect 3: the kernel accepts control bytes in names, and
+/// they reached stderr raw. Every name in the line is escaped, whoever
+/// chose it: the tap's (argv), the bridge's (environment), the kernel's.
+#[test]
+fn control_bytes_in_names_never_reach_the_terminal() {
+    let Some(ns) = setup() else { return };
+    let evil = "ab\x1b[31mR";
+    let run = ns.run(&IFUP, &[evil], &[("VNET_BRIDGE", "br\x07\u{202e}x")]);
+    let line = run.expect(1).one_line();
+    assert_eq!(
+        line,
+        "vnet-ifup: cannot attach ab\\x1b[31mR to bridge br\\x07\\u{202e}x: \
+         tap ab\\x1b[31mR does not exist"
+    );
+    // A tap whose name the kernel holds, refused by its own name: a veth
+    // named with an escape sequence is not a tap.
+    ns.ip(&["link", "add", evil, "type", "veth", "peer", "name", "peer0"]);
+    let run = ns.run(&IFDOWN, &[evil], &[]);
+    assert_eq!(
+        run.expect(1).one_line(),
+        "vnet-ifdown: cannot detach ab\\x1b[31mR: ab\\x1b[31mR is a veth device, not a tap"
+    );
+    let run = ns.run(&IFUP, &["--check", evil], &[]);
+    assert!(
+        run.stdout.contains("tap             ab\\x1b[31mR\n"),
+        "{run:#?}"
+    );
+    assert!(
+        !run.stdout.contains('\x1b') && !run.stderr.contains('\x1b'),
+        "{run:#?}"
+    );
+}

@@ -420,6 +420,25 @@ fn only_cap_net_admin_is_kept() {
     );
 }
 
+/// Issue 16, defect 3: a name with control bytes went into authpriv raw,
+/// where it could forge a log line.
+#[test]
+fn control_bytes_never_reach_the_audit_log() {
+    let Some(h) = Helper::new(ACL) else { return };
+    let run = h.ifup(ALICE, &[], "a\x1b[2J\x7f\"", &[]);
+    assert_eq!(
+        run.expect(1).one_line(),
+        "vnet-ifup: cannot attach a\\x1b[2J\\x7f\\\" to bridge br0: tap a\\x1b[2J\\x7f\\\" \
+         does not exist"
+    );
+    let line = h.audit();
+    assert!(!line.chars().any(char::is_control), "{line:?}");
+    assert!(
+        line.contains(" tap=a\\x1b[2J\\x7f\\\" bridge=br0 verdict=refused reason="),
+        "{line}"
+    );
+}
+
 /// The credentials of `bin` run by alice, read by the kernel's own
 /// account of them (/proc/PID/status), while it works. /etc/group becomes
 /// a FIFO: the helper reads it after dropping privileges, and waits

@@ -5,7 +5,7 @@ use super::values::{
     opt_bool, opt_cost, opt_priority, opt_vid, opt_vlans, parse_bool, parse_name, Mac, Mtu, Show,
     Vlans,
 };
-use super::{ConfigError, Decided, Origin};
+use super::{ConfigError, Decided, Origin, Problem};
 use crate::name::IfName;
 
 /// How one key's value is parsed and stored into a block's [`Settings`].
@@ -208,10 +208,10 @@ impl Resolved {
                 return Err(ConfigError {
                     path,
                     line,
-                    msg: format!(
+                    problem: Problem::Invalid(format!(
                         "tagged: VLAN {pvid} is the pvid ({}); a VLAN is either untagged or tagged",
                         self.pvid.origin
-                    ),
+                    )),
                 });
             }
         }

@@ -22,6 +22,7 @@ use std::fmt;
 use std::io;
 use std::path::Path;
 
+use crate::escape::{is_hazard, Escaped};
 use crate::glob::Glob;
 use crate::name::IfName;
 pub use access::{AccessRule, Principal};
@@ -50,12 +51,27 @@ impl Source<'_> {
 }
 
 /// A configuration error: always exit status 2, always with file and line.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path}{}: {msg}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+#[derive(Debug, thiserror::Error)]
+#[error("{}{}: {problem}", Escaped(path), line.map(|l| format!(":{l}")).unwrap_or_default())]
 pub struct ConfigError {
     pub path: String,
     pub line: Option<usize>,
-    pub msg: String,
+    #[source]
+    pub problem: Problem,
+}
+
+/// What is wrong with the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum Problem {
+    /// The file could not be read; the cause keeps its errno.
+    #[error("{}", file::sentence(.0))]
+    Read(#[source] io::Error),
+    /// A privileged helper's file, or a directory above it, is not root's alone.
+    #[error("{0}")]
+    Untrusted(String),
+    /// What a line (or two lines together) says is wrong, in words.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// Where a resolved value came from, for `--check`.
@@ -105,13 +121,14 @@ impl Config {
             Source::Trusted => (Path::new(DEFAULT_PATH), true),
         };
         let shown = path.display().to_string();
-        let fail = |path: String, msg: String| ConfigError {
+        let fail = |path: String, problem| ConfigError {
             path,
             line: None,
-            msg,
+            problem,
         };
         if trusted {
-            trust::check_directories(path).map_err(|(dir, why)| fail(dir, why))?;
+            trust::check_directories(path)
+                .map_err(|(dir, why)| fail(dir, Problem::Untrusted(why)))?;
         }
         match file::read(path, trusted) {
             Ok(bytes) => Config::parse(&shown, &bytes),
@@ -123,8 +140,8 @@ impl Config {
             }
             // Say where a path the user did not type in the file came from.
             Err(e) => match source {
-                Source::Named(_) => Err(fail(format!("VNET_CONFIG={shown}"), file::sentence(&e))),
-                _ => Err(fail(shown, file::sentence(&e))),
+                Source::Named(_) => Err(fail(format!("VNET_CONFIG={shown}"), Problem::Read(e))),
+                _ => Err(fail(shown, Problem::Read(e))),
             },
         }
     }
@@ -142,7 +159,7 @@ impl Config {
             let fail = |msg: String| ConfigError {
                 path: path.to_owned(),
                 line: Some(line),
-                msg,
+                problem: Problem::Invalid(msg),
             };
             let text = std::str::from_utf8(raw)
                 .map_err(|_| fail("the line is not valid UTF-8".into()))?
@@ -151,7 +168,7 @@ impl Config {
                 continue;
             }
             // Messages quote the line: never let it drive the terminal.
-            if let Some(c) = text.chars().find(|&c| c.is_control() && c != '\t') {
+            if let Some(c) = text.chars().find(|&c| is_hazard(c) && c != '\t') {
                 let code = u32::from(c);
                 return Err(fail(format!(
                     "the line contains a control character (U+{code:04X})"
@@ -246,7 +263,7 @@ impl Config {
         access::check_accounts(&self.access, exists).map_err(|(line, msg)| ConfigError {
             path: self.path.clone(),
             line: Some(line),
-            msg,
+            problem: Problem::Invalid(msg),
         })
     }
 
@@ -303,13 +320,13 @@ impl fmt::Display for Origin {
                 path,
                 line,
                 section: None,
-            } => write!(f, "{path}:{line}"),
+            } => write!(f, "{}:{line}", Escaped(path)),
             Origin::Line {
                 path,
                 line,
                 section: Some(glob),
             } => {
-                write!(f, "{path}:{line} in [match {glob}]")
+                write!(f, "{}:{line} in [match {glob}]", Escaped(path))
             }
         }
     }

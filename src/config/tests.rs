@@ -290,6 +290,11 @@ fn missing_default_file_means_defaults_but_a_named_file_must_exist() {
         err.to_string(),
         "VNET_CONFIG=/nonexistent/vnet.conf: no such file"
     );
+    // The cause stays typed, errno and all, under the sentence.
+    let Problem::Read(cause) = &err.problem else {
+        panic!("{err:?}")
+    };
+    assert_eq!(cause.raw_os_error(), Some(libc::ENOENT));
     let err = Config::load(Source::Named(Path::new("/dev/zero"))).unwrap_err();
     assert_eq!(err.to_string(), "VNET_CONFIG=/dev/zero: not a regular file");
     let empty = Config::load(Source::Named(Path::new("/dev/null"))).unwrap();

@@ -1,6 +1,7 @@
 //! Bridge ports (AF_BRIDGE RTM_SETLINK with IFLA_PROTINFO), their VLANs
 //! (IFLA_AF_SPEC), and creating a bridge (RTM_NEWLINK). neli has no enums
-//! for these attributes, so the few we need are declared here.
+//! for the nested IFLA_BRPORT_* and bridge-VLAN attributes, so the few we
+//! need are declared here; the rest are neli's and libc's.
 
 use std::fmt;
 
@@ -18,15 +19,10 @@ use super::link::IFLA_BR_VLAN_FILTERING;
 use super::{attr, format_mac, nest, protocol, Netlink, NetlinkError};
 use crate::name::IfName;
 
-/// `AF_BRIDGE`: routes RTM_SETLINK/RTM_DELLINK to the bridge's
-/// `br_setlink()`/`br_dellink()` instead of the generic link code.
-const AF_BRIDGE: u8 = 7;
 /// `NLA_F_NESTED`: `br_setlink()` parses IFLA_PROTINFO as IFLA_BRPORT_*
 /// only when this bit is set (without it, it is the old STP-state byte).
+/// libc has it only for Android; the kernel's value is fixed ABI.
 const NLA_F_NESTED: u16 = 1 << 15;
-/// `IFLA_PROTINFO` and `IFLA_AF_SPEC` from if_link.h.
-const IFLA_PROTINFO: u16 = 12;
-const IFLA_AF_SPEC: u16 = 26;
 
 // IFLA_BRPORT_* from include/uapi/linux/if_link.h.
 const IFLA_BRPORT_PRIORITY: u16 = 2; // u16
@@ -149,7 +145,10 @@ impl Netlink {
     /// Sets bridge-port options on the port `index`, in one request.
     pub fn set_port(&mut self, index: u32, flags: &PortFlags) -> Result<(), NetlinkError> {
         debug!("request: set port options {flags} on index {index}");
-        let protinfo = nest(Ifla::from(IFLA_PROTINFO | NLA_F_NESTED), &flags.attrs()?)?;
+        let protinfo = nest(
+            Ifla::from(u16::from(Ifla::Protinfo) | NLA_F_NESTED),
+            &flags.attrs()?,
+        )?;
         self.bridge_request(Rtm::Setlink, index, protinfo)
     }
 
@@ -168,7 +167,7 @@ impl Netlink {
         for vlan in vlans {
             infos.extend(vlan.attrs()?);
         }
-        let spec = nest(Ifla::from(IFLA_AF_SPEC), &infos)?;
+        let spec = nest(Ifla::AfSpec, &infos)?;
         let ty = if add { Rtm::Setlink } else { Rtm::Dellink };
         self.bridge_request(ty, index, spec)
     }
@@ -234,7 +233,9 @@ impl Netlink {
         attr: Rtattr<Ifla, Buffer>,
     ) -> Result<(), NetlinkError> {
         let msg = IfinfomsgBuilder::default()
-            .ifi_family(RtAddrFamily::from(AF_BRIDGE))
+            // AF_BRIDGE routes RTM_SETLINK/RTM_DELLINK to the bridge's
+            // br_setlink()/br_dellink() instead of the generic link code.
+            .ifi_family(RtAddrFamily::from(libc::AF_BRIDGE as u8))
             .ifi_index(index as i32)
             .rtattrs(std::iter::once(attr).collect::<RtBuffer<_, _>>())
             .build()

@@ -12,6 +12,7 @@ use neli::{
 use nix::errno::Errno;
 
 use super::{attr, c_string, format_mac, protocol, Netlink, NetlinkError};
+use crate::escape::Escaped;
 use crate::name::IfName;
 
 // Attribute numbers neli has no enums for, from include/uapi/linux/if_link.h.
@@ -19,10 +20,8 @@ use crate::name::IfName;
 const IFLA_TUN_OWNER: u16 = 1;
 /// `IFLA_TUN_GROUP`
 const IFLA_TUN_GROUP: u16 = 2;
-/// `IFLA_TUN_TYPE`: a u8 holding `IFF_TUN` or `IFF_TAP`.
+/// `IFLA_TUN_TYPE`: a u8 holding `IFF_TUN` or `IFF_TAP` (libc's).
 const IFLA_TUN_TYPE: u16 = 3;
-/// `IFF_TAP` from include/uapi/linux/if_tun.h.
-const IFF_TAP: u8 = 2;
 /// `IFLA_BR_VLAN_FILTERING`, nested in `IFLA_INFO_DATA` of kind "bridge".
 pub(super) const IFLA_BR_VLAN_FILTERING: u16 = 7;
 /// `IFLA_BR_VLAN_DEFAULT_PVID`: only sent by kernels built with
@@ -152,9 +151,23 @@ fn ext_mask() -> Result<Rtattr<Ifla, Buffer>, NetlinkError> {
     attr(Ifla::ExtMask, RTEXT_FILTER_SKIP_STATS)
 }
 
-fn parse_link(msg: &Ifinfomsg) -> Result<Link, NetlinkError> {
+/// What vnet relies on must be in the reply: a missing attribute is a
+/// protocol error, never a default (an MTU of 0 would be sent back on
+/// rollback). Only what the kernel omits on purpose is optional: the
+/// address of a device without one, the master of a free port.
+pub(super) fn parse_link(msg: &Ifinfomsg) -> Result<Link, NetlinkError> {
     let attrs = msg.rtattrs().get_attr_handle();
     let bytes = |ty| attrs.get_attribute(ty).map(|a| a.rta_payload().as_ref());
+    let index = u32::try_from(*msg.ifi_index())
+        .ok()
+        .filter(|&i| i > 0)
+        .ok_or_else(|| protocol(format!("a link with index {}", msg.ifi_index())))?;
+    let name = bytes(Ifla::Ifname)
+        .map(c_string)
+        .ok_or_else(|| missing("IFLA_IFNAME", &index.to_string()))?;
+    let mtu = attrs
+        .get_attr_payload_as::<u32>(Ifla::Mtu)
+        .map_err(|_| missing("IFLA_MTU", &name))?;
 
     let mut kind = None;
     let mut data = Vec::new();
@@ -176,30 +189,50 @@ fn parse_link(msg: &Ifinfomsg) -> Result<Link, NetlinkError> {
             .find(|(t, _)| *t == ty)
             .map(|(_, b)| b.as_slice())
     };
-    let tun = (kind.as_deref() == Some("tun")).then(|| Tun {
-        tap: info(IFLA_TUN_TYPE).and_then(|b| b.first().copied()) == Some(IFF_TAP),
-        owner: info(IFLA_TUN_OWNER).and_then(u32_of),
-        group: info(IFLA_TUN_GROUP).and_then(u32_of),
-    });
-    let bridge = (kind.as_deref() == Some("bridge")).then(|| BridgeInfo {
-        vlan_filtering: info(IFLA_BR_VLAN_FILTERING).and_then(|b| b.first().copied()) == Some(1),
-        default_pvid: info(IFLA_BR_VLAN_DEFAULT_PVID)
-            .and_then(|b| b.try_into().ok())
-            .map(u16::from_ne_bytes),
-    });
+    let byte = |ty: u16, what: &str| {
+        info(ty)
+            .and_then(|b| b.first().copied())
+            .ok_or_else(|| missing(what, &name))
+    };
+    let tun = match kind.as_deref() {
+        Some("tun") => Some(Tun {
+            tap: i32::from(byte(IFLA_TUN_TYPE, "IFLA_TUN_TYPE")?) == libc::IFF_TAP,
+            owner: info(IFLA_TUN_OWNER).and_then(u32_of),
+            group: info(IFLA_TUN_GROUP).and_then(u32_of),
+        }),
+        _ => None,
+    };
+    let bridge = match kind.as_deref() {
+        Some("bridge") => Some(BridgeInfo {
+            vlan_filtering: byte(IFLA_BR_VLAN_FILTERING, "IFLA_BR_VLAN_FILTERING")? == 1,
+            // Sent only by kernels that can filter VLANs: its absence says so.
+            default_pvid: info(IFLA_BR_VLAN_DEFAULT_PVID)
+                .and_then(|b| b.try_into().ok())
+                .map(u16::from_ne_bytes),
+        }),
+        _ => None,
+    };
 
     Ok(Link {
-        index: u32::try_from(*msg.ifi_index()).unwrap_or(0),
-        name: bytes(Ifla::Ifname).map(c_string).unwrap_or_default(),
+        index,
+        name,
         kind,
         tun,
         bridge,
-        mtu: bytes(Ifla::Mtu).and_then(u32_of).unwrap_or(0),
+        mtu,
         mac: bytes(Ifla::Address).and_then(|b| b.try_into().ok()),
         master: bytes(Ifla::Master).and_then(u32_of).filter(|&m| m != 0),
         up: msg.ifi_flags().contains(Iff::UP),
         loopback: msg.ifi_flags().contains(Iff::LOOPBACK),
     })
+}
+
+/// "the kernel's reply for vnet0 has no IFLA_MTU".
+fn missing(attribute: &str, link: &str) -> NetlinkError {
+    protocol(format!(
+        "the kernel's reply for {} has no {attribute}",
+        Escaped(link)
+    ))
 }
 
 fn u32_of(b: &[u8]) -> Option<u32> {

@@ -6,12 +6,14 @@
 //! text always reach the user; every receive is bounded by [`TIMEOUT`], so
 //! QEMU never waits on us forever.
 //!
-//! - this file: the socket, the one request function, errors;
+//! - this file: the socket, the one request function;
+//! - [`error`]: what a failed request says;
 //! - [`link`]: looking links up and changing them (RTM_GETLINK, RTM_SETLINK);
 //! - [`bridge`]: bridge ports, VLANs and bridge creation (AF_BRIDGE, RTM_NEWLINK);
 //! - [`probe`]: whether the kernel's bridges can filter VLANs, before one exists.
 
 mod bridge;
+mod error;
 mod link;
 mod probe;
 
@@ -38,60 +40,12 @@ use nix::sys::socket::{setsockopt, sockopt};
 use nix::sys::time::TimeVal;
 
 pub use bridge::{PortFlags, VlanRange};
+pub use error::{errno_sentence, NetlinkError};
 pub use link::{BridgeInfo, Link, Tun};
 
 /// How long one reply may take. The kernel answers in microseconds; this
 /// only matters if something is badly wrong, and QEMU has no timeout of its own.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A request that failed, with the kernel's reason where it gave one.
-#[derive(Debug, thiserror::Error)]
-pub enum NetlinkError {
-    /// The kernel answered with an errno and maybe an extended-ACK message.
-    #[error("{}", kernel_sentence(*errno, ext_ack.as_deref()))]
-    Kernel {
-        errno: Errno,
-        ext_ack: Option<String>,
-    },
-    #[error("the kernel did not answer within {} seconds", TIMEOUT.as_secs())]
-    Timeout,
-    #[error("netlink socket: {0}")]
-    Io(io::Error),
-    #[error("unexpected netlink reply: {0}")]
-    Protocol(String),
-}
-
-impl NetlinkError {
-    pub fn errno(&self) -> Option<Errno> {
-        match self {
-            NetlinkError::Kernel { errno, .. } => Some(*errno),
-            _ => None,
-        }
-    }
-}
-
-/// Turns an errno into a sentence a QEMU user can act on.
-pub fn errno_sentence(errno: Errno) -> String {
-    match errno {
-        Errno::ENODEV => "no such interface".into(),
-        Errno::EPERM | Errno::EACCES => "permission denied: needs CAP_NET_ADMIN \
-             (run QEMU as root, or grant the binary cap_net_admin)"
-            .into(),
-        Errno::EBUSY => "the device is busy: something else already uses it".into(),
-        Errno::EOPNOTSUPP => "the kernel does not support this on this device".into(),
-        Errno::EINVAL => "the kernel rejected the request as invalid".into(),
-        Errno::ELOOP => "that would make a loop of masters".into(),
-        Errno::ENOSPC | Errno::EXFULL => "the bridge has no free port".into(),
-        other => other.desc().to_ascii_lowercase(),
-    }
-}
-
-fn kernel_sentence(errno: Errno, ext_ack: Option<&str>) -> String {
-    match ext_ack {
-        Some(msg) => format!("{} (kernel: \"{msg}\")", errno_sentence(errno)),
-        None => errno_sentence(errno),
-    }
-}
 
 /// Room for the largest reply: one link whose alternative names fill the
 /// 64 KiB the kernel allows them. The kernel writes only what it sends, so

@@ -6,6 +6,7 @@ use std::fmt;
 
 use super::Refusal;
 use crate::config::{AccessRule, Principal};
+use crate::escape::{escape, Escaped};
 use crate::netlink::Link;
 
 /// The real user behind a privileged helper, with all their groups.
@@ -30,11 +31,21 @@ impl Caller {
     }
 }
 
+impl Caller {
+    /// What `ip tuntap add ... user` takes for them: their name, or uid.
+    pub fn account(&self) -> String {
+        match &self.user {
+            Some(name) => escape(name).into_owned(),
+            None => self.uid.to_string(),
+        }
+    }
+}
+
 /// "user alice (uid 1000)", or "uid 1000" for a uid without a name.
 impl fmt::Display for Caller {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.user {
-            Some(name) => write!(f, "user {name} (uid {})", self.uid),
+            Some(name) => write!(f, "user {} (uid {})", Escaped(name), self.uid),
             None => write!(f, "uid {}", self.uid),
         }
     }
@@ -49,10 +60,11 @@ pub fn may_use(
     caller: &Caller,
 ) -> Result<(), Refusal> {
     let refuse = |why: String| Refusal::AccessDenied {
-        caller: caller.to_string(),
+        caller: Box::new(caller.clone()),
         bridge: bridge.to_owned(),
         why,
     };
+    let path = Escaped(path);
     let mut allowed = false;
     for rule in rules.iter().filter(|r| r.glob.matches(bridge)) {
         if let Some((_, line)) = rule.deny.iter().find(|(who, _)| caller.is(who)) {
@@ -76,12 +88,8 @@ pub fn owns(tap: &Link, caller: &Caller) -> Result<(), Refusal> {
         .map_or((None, None), |t| (t.owner, t.group));
     let refuse = |why: String| Refusal::NotYourTap {
         tap: tap.name.clone(),
-        caller: caller.to_string(),
+        caller: Box::new(caller.clone()),
         why,
-        fix: caller
-            .user
-            .clone()
-            .unwrap_or_else(|| caller.uid.to_string()),
     };
     match (owner, group) {
         (None, None) => Err(refuse(

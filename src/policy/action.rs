@@ -1,5 +1,8 @@
 //! The changes vnet makes, one acknowledged request each.
 
+use nix::errno::Errno;
+
+use crate::escape::Escaped;
 use crate::netlink::{format_mac, PortFlags, VlanRange};
 
 /// One change to the host: to the tap, or the bridge it joins.
@@ -54,8 +57,30 @@ impl Action {
         }
     }
 
-    /// "setting the MTU of vnet0 from 1500 to 9000", for messages and `--check`.
+    /// What `errno` means for this request, where it means something more
+    /// precise than the errno's generic sentence (`netlink::errno_sentence`).
+    pub fn errno_meaning(&self, errno: Errno) -> Option<&'static str> {
+        match (self, errno) {
+            // br_add_if(): BR_MAX_PORTS reached.
+            (Action::Attach, Errno::ENOSPC | Errno::EXFULL) => Some("the bridge has no free port"),
+            (Action::Attach, Errno::ELOOP) => Some("that would make a loop of masters"),
+            (Action::SetMtu { .. }, Errno::EINVAL) => {
+                Some("the tap does not accept that MTU (68 to 65535 for a tap)")
+            }
+            (Action::SetMac { .. }, Errno::EADDRNOTAVAIL) => {
+                Some("the kernel refused the address as not a unicast one")
+            }
+            (Action::CreateBridge { .. }, Errno::EOPNOTSUPP) => {
+                Some("this kernel has no bridge support (CONFIG_BRIDGE)")
+            }
+            _ => None,
+        }
+    }
+
+    /// "setting the MTU of vnet0 from 1500 to 9000", for messages and
+    /// `--check`; `tap` and `bridge` are escaped here.
     pub fn describe(&self, tap: &str, bridge: &str) -> String {
+        let (tap, bridge) = (Escaped(tap), Escaped(bridge));
         match self {
             Action::CreateBridge {
                 vlan_filtering,

@@ -6,28 +6,36 @@ mod action;
 mod port;
 
 use crate::config::{Mac, Mtu, Resolved};
+use crate::escape::Escaped;
 use crate::netlink::{BridgeInfo, Link};
 pub use access::{may_use, owns, Caller};
 pub use action::Action;
 
-/// Why an interface is not touched at all.
+/// Why an interface is not touched at all. Names are held as they are
+/// and escaped when shown; `what` and `why` are our own sentences.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     #[error(
-        "{0} is a layer-3 tun device, not a tap: QEMU's tap netdev needs one made \
-         with \"mode tap\""
+        "{} is a layer-3 tun device, not a tap: QEMU's tap netdev needs one made \
+         with \"mode tap\"",
+        Escaped(.0)
     )]
     Layer3Tun(String),
-    #[error("{name} is {what}, not a tap")]
+    #[error("{} is {what}, not a tap", Escaped(name))]
     NotATap { name: String, what: String },
     #[error(
-        "bridge {0} does not exist: create it with \"ip link add {0} type bridge\" and \
-         \"ip link set {0} up\", or set \"create-bridge = yes\""
+        "bridge {name} does not exist: create it with \"ip link add {name} type bridge\" \
+         and \"ip link set {name} up\", or set \"create-bridge = yes\"",
+        name = Escaped(.0)
     )]
     NoBridge(String),
-    #[error("{name} is {what}, not a bridge")]
+    #[error("{} is {what}, not a bridge", Escaped(name))]
     NotABridge { name: String, what: String },
-    #[error("{tap} is already attached to {master}; leaving it there")]
+    #[error(
+        "{} is already attached to {}; leaving it there",
+        Escaped(tap),
+        Escaped(master)
+    )]
     OtherMaster { tap: String, master: String },
     /// The bridge is named by the line this ends, so not here.
     #[error(
@@ -37,26 +45,28 @@ pub enum Refusal {
     )]
     NoVlanFiltering(String),
     #[error(
-        "bridge {0} has VLAN filtering off, so pvid and tagged cannot be applied: turn it on \
-         with \"ip link set {0} type bridge vlan_filtering 1\" (vnet never changes it on an \
-         existing bridge, since that changes every other port)"
+        "bridge {name} has VLAN filtering off, so pvid and tagged cannot be applied: turn it on \
+         with \"ip link set {name} type bridge vlan_filtering 1\" (vnet never changes it on an \
+         existing bridge, since that changes every other port)",
+        name = Escaped(.0)
     )]
     VlanFilteringOff(String),
-    #[error("{caller} may not use bridge {bridge}: {why}")]
+    #[error("{caller} may not use bridge {}: {why}", Escaped(bridge))]
     AccessDenied {
-        caller: String,
+        caller: Box<Caller>,
         bridge: String,
         why: String,
     },
     #[error(
         "{tap} does not belong to {caller}: {why}; create it for them with \
-         \"ip tuntap add {tap} mode tap user {fix}\""
+         \"ip tuntap add {tap} mode tap user {}\"",
+        caller.account(),
+        tap = Escaped(tap)
     )]
     NotYourTap {
         tap: String,
-        caller: String,
+        caller: Box<Caller>,
         why: String,
-        fix: String,
     },
 }
 
@@ -241,7 +251,7 @@ fn describe(link: &Link) -> String {
         Some("bridge") => "a bridge".into(),
         Some("tun") if link.tun.as_ref().is_some_and(|t| t.tap) => "a tap".into(),
         Some("tun") => "a layer-3 tun device".into(),
-        Some(kind) => format!("a {kind} device"),
+        Some(kind) => format!("a {} device", Escaped(kind)),
         None if link.loopback => "the loopback device".into(),
         None => "a physical device".into(),
     }

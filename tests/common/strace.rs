@@ -7,23 +7,24 @@ use std::process::{Child, Stdio};
 
 use super::{Netns, Run};
 
-/// `bin args` inside `ns` under strace, tracing `syscall` and injecting
-/// `inject` (strace's `-e inject=SYSCALL:...` syntax), with `env` added
-/// to the usual test environment. The trace goes to `trace`.
+/// `bin args` inside `ns` under strace, tracing the syscalls `traced`
+/// (a comma-separated list) and injecting `inject` (strace's
+/// `-e inject=SYSCALL:...` syntax, without `inject=`), with `env` added to
+/// the usual test environment. The trace goes to `trace`.
 pub fn spawn(
     ns: &Netns,
     bin: &str,
     args: &[&str],
     env: &[(&str, &str)],
     trace: &Path,
-    syscall: &str,
+    traced: &str,
     inject: &str,
 ) -> Child {
     let _ = std::fs::remove_file(trace);
     ns.command("/usr/bin/strace")
-        .args(["-qq", "-e", &format!("trace={syscall}"), "-o"])
+        .args(["-qq", "-e", &format!("trace={traced}"), "-o"])
         .arg(trace)
-        .args(["-e", &format!("inject={syscall}:{inject}"), bin])
+        .args(["-e", &format!("inject={inject}"), bin])
         .args(args)
         .envs(env.iter().copied())
         .stdout(Stdio::null())
@@ -55,6 +56,6 @@ pub fn failing(
     when: u32,
 ) -> Run {
     let trace = trace_path(ns);
-    let inject = format!("error={errno}:when={when}");
+    let inject = format!("{syscall}:error={errno}:when={when}");
     finish(spawn(ns, bin, args, env, &trace, syscall, &inject), &trace)
 }

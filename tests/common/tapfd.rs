@@ -97,6 +97,45 @@ impl TapFd {
     }
 }
 
+impl TapFd {
+    /// The marks of our frames that arrive before the one marked
+    /// `barrier`, and the barrier's VLAN tag (`None` untagged); it must
+    /// come within `wait` (a bound for a failure to show, not a measure). Proves a frame never arrives without a time
+    /// window: send it, then a barrier frame that must arrive after it if
+    /// it came at all. Frames on one port are queued in the order the
+    /// bridge forwarded them, and a flood reaches every port in one pass.
+    pub fn marks_before(&mut self, barrier: u8, wait: Duration) -> (Vec<u8>, Option<u16>) {
+        let deadline = Instant::now() + wait;
+        let mut buf = [0u8; 2048];
+        let mut marks = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
+            let mut fds = [PollFd::new(self.file.as_fd(), PollFlags::POLLIN)];
+            let ready = poll(&mut fds, PollTimeout::from(ms)).expect("poll");
+            assert!(ready > 0, "{}: barrier {barrier} never came", self.name);
+            let n = self.file.read(&mut buf).expect("read frame");
+            let Some(mark) = mark_of(&buf[..n]) else {
+                continue;
+            };
+            if mark == barrier {
+                let tag = ours(&buf[..n], mark).flatten();
+                return (marks, tag);
+            }
+            marks.push(mark);
+        }
+    }
+}
+
+/// The mark of one of our frames, tagged or not.
+fn mark_of(frame: &[u8]) -> Option<u8> {
+    let rest = match frame.get(12..14)? {
+        [0x81, 0x00] => frame.get(16..)?,
+        _ => frame.get(12..)?,
+    };
+    (rest.get(..2)? == ETHERTYPE).then(|| rest.get(2).copied())?
+}
+
 /// Our frame's VLAN tag, if `frame` is ours (the kernel sends IPv6 router
 /// solicitations and the like on new ports too).
 fn ours(frame: &[u8], mark: u8) -> Option<Option<u16>> {
