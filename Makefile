@@ -15,8 +15,9 @@ DOCDIR     ?= $(PREFIX)/share/doc/vnet
 SYSCONFDIR ?= /etc
 INSTALL    ?= install
 
-# make deb, make rpm: both package the binaries in $(BIN), the ones
-# make test tested, from one staged tree.
+# make deb, make rpm: both package the binaries in $(BIN), from one staged
+# tree. cargo test builds those same bytes (Cargo.toml: the tests switch on
+# no feature the binaries lack), so after make test nothing is compiled.
 PACKAGES := target/packages
 STAGE    := $(PACKAGES)/vnet-$(VERSION)
 STAGED   := Makefile Cargo.toml README.md LICENSE-MIT LICENSE-APACHE \
@@ -27,7 +28,7 @@ SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 export SOURCE_DATE_EPOCH
 
 .PHONY: all build demo kernels test install install-bin install-man install-conf \
-        install-doc uninstall licenses license-check tested-build stage deb rpm \
+        install-doc uninstall licenses license-check stage deb rpm \
         packages package-test bench clean
 
 all: build
@@ -93,23 +94,16 @@ uninstall:
 	@echo "kept $(DESTDIR)$(SYSCONFDIR)/vnet/vnet.conf, if it was there"
 
 # The licenses of what is linked into the binaries, from Cargo.lock.
-licenses: tested-build
+licenses: build
 	sh packaging/license-dependencies.sh >LICENSE.dependencies
 
-license-check: tested-build
+license-check: build
 	@sh packaging/license-dependencies.sh | diff -u LICENSE.dependencies - || \
 	    { echo "LICENSE.dependencies is stale: run make licenses" >&2; exit 1; }
 
-# The binaries cargo test runs. Its dev-dependencies switch on features of
-# crates the binaries share (nix, bitflags), and cargo builds the binaries
-# with those too, so they differ byte for byte from plain cargo build's.
-# The packages hold these; after make test this builds nothing.
-tested-build:
-	$(CARGO) test --release --no-run
-
-# The tree both packages are built from: the tested binaries, the
-# documents and this Makefile, whose install targets they run.
-stage: tested-build license-check
+# The tree both packages are built from: the binaries, the documents and
+# this Makefile, whose install targets they run.
+stage: build license-check
 	rm -rf $(STAGE)
 	mkdir -p $(STAGE)
 	cp -p --parents $(STAGED) $(STAGE)/
@@ -122,7 +116,7 @@ deb: stage
 	cp -pr $(STAGE) $(PACKAGES)/deb/
 	cp -pr packaging/debian $(PACKAGES)/deb/vnet-$(VERSION)/debian
 	{ printf 'vnet (%s) unstable; urgency=medium\n\n' '$(VERSION)'; \
-	  printf '  * vnet %s, packaged from the static binaries that make test tested.\n\n' '$(VERSION)'; \
+	  printf '  * vnet %s, packaged from the static release binaries.\n\n' '$(VERSION)'; \
 	  printf ' -- %s  %s\n' "$$(sed -n 's/^Maintainer: //p' packaging/debian/control)" \
 	      "$$(date -u -R -d @$(SOURCE_DATE_EPOCH))"; \
 	} >$(PACKAGES)/deb/vnet-$(VERSION)/debian/changelog

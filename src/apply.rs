@@ -108,6 +108,7 @@ impl<'a> Transaction<'a> {
             (
                 Action::CreateBridge {
                     vlan_filtering: true,
+                    ..
                 },
                 Some(Errno::EOPNOTSUPP),
             ) => Failure::Refused(Refusal::NoVlanFiltering(self.bridge.as_str().to_owned())),
@@ -123,8 +124,11 @@ impl<'a> Transaction<'a> {
     fn send(&self, nl: &mut Netlink, action: &Action) -> Result<Done, NetlinkError> {
         let index = self.tap_index;
         match action {
-            Action::CreateBridge { vlan_filtering } => {
-                match nl.create_bridge(self.bridge, *vlan_filtering) {
+            Action::CreateBridge {
+                vlan_filtering,
+                mac,
+            } => {
+                match nl.create_bridge(self.bridge, *vlan_filtering, *mac) {
                     Ok(()) => return Ok(Done::Changed),
                     // Another VM starting at the same moment won the race: its
                     // bridge is used, and only its creator may delete it. The

@@ -139,7 +139,9 @@ mod tests {
         assert_eq!(
             refused,
             "<84>vnet-ifup[7]: uid=1000 user=alice tap=vnet0 bridge=br1 verdict=refused \
-             reason=\"cannot attach vnet0 to bridge br1: bridge br1 does not exist\""
+             reason=\"cannot attach vnet0 to bridge br1: bridge br1 does not exist: create it \
+             with 'ip link add br1 type bridge' and 'ip link set br1 up', or set \
+             'create-bridge = yes'\""
         );
     }
 

@@ -1,12 +1,14 @@
 //! `--check TAP`: print what would be done and why, and change nothing.
 //!
-//! Only RTM_GETLINK requests are sent. The report goes to stdout; a plan
-//! that would fail ends with the same error `vnet-ifup` would print.
+//! Only lookups are sent: RTM_GETLINK, and for a bridge create-bridge is
+//! to make with VLANs, the VLAN dump of `lo` (see `netlink::probe`). The
+//! report goes to stdout; a plan that would fail ends with the same error
+//! `vnet-ifup` would print.
 
 use std::fmt::Write;
 
 use crate::config::{Config, Resolved};
-use crate::error::{Error, Failure, Looked};
+use crate::error::{Error, Failure};
 use crate::escape::Escaped;
 use crate::helper;
 use crate::ifdown;
@@ -50,10 +52,14 @@ pub fn ifup(
         // QEMU creates the tap just before it runs the script: say what
         // the bridge will be, as the policy decides it, and go on.
         Err(Failure::NoTap(_)) => {
-            let found = ifup::lookup(&mut nl, bridge, Looked::Bridge).map_err(fail)?;
+            let found = ifup::find_bridge(&mut nl, settings).map_err(fail)?;
             let (_, create) = policy::plan_bridge(found.as_ref(), settings)
                 .map_err(|r| fail(Failure::Refused(r)))?;
             let bridge_state = match create {
+                Some(Action::CreateBridge {
+                    vlan_filtering: true,
+                    ..
+                }) => "will be created (create-bridge = yes) with VLAN filtering",
                 Some(_) => "will be created (create-bridge = yes)",
                 None => "exists",
             };

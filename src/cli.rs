@@ -5,9 +5,9 @@ use std::any::Any;
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Write};
 use std::panic::Location;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::env::Env;
 use crate::error::{Error, EXIT_FAILED};
 use crate::escape::{escape, escape_os};
 use crate::name::IfName;
@@ -37,26 +37,6 @@ pub enum Command {
     Version,
     Run(IfName),
     Check(IfName),
-}
-
-/// The environment variables we read, taken once at start.
-#[derive(Debug, Default)]
-pub struct Env {
-    /// `VNET_CONFIG`: another configuration file.
-    pub config: Option<PathBuf>,
-    /// `VNET_BRIDGE`: the bridge for this invocation.
-    pub bridge: Option<OsString>,
-}
-
-impl Env {
-    /// Reads the process environment; an empty variable counts as unset.
-    pub fn from_process() -> Env {
-        let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
-        Env {
-            config: var("VNET_CONFIG").map(PathBuf::from),
-            bridge: var("VNET_BRIDGE"),
-        }
-    }
 }
 
 /// The whole program: `main` of both binaries is this one call.
@@ -243,16 +223,33 @@ fn init_logging(tool: Tool) {
 }
 
 /// A level name as README and vnet-ifup(8) list them, in any case.
+/// `trace` is not one: the binaries log nothing finer than `debug`
+/// (release_max_level_debug), so it would silently act as `debug`.
 fn log_level(value: &OsStr) -> Option<log::LevelFilter> {
-    value.to_str()?.trim().parse().ok()
+    match value.to_str()?.trim().parse().ok()? {
+        log::LevelFilter::Trace => None,
+        level => Some(level),
+    }
 }
 
 fn help(tool: Tool) -> String {
-    let (name, verb) = match tool {
-        Tool::Ifup => (tool.name(), "put QEMU's tap TAP, up, on its bridge"),
+    let name = tool.name();
+    // vnet-ifdown reads no configuration, VNET_CONFIG or VNET_BRIDGE: it
+    // detaches the tap from whatever bridge it is on.
+    let (verb, script, files, environment) = match tool {
+        Tool::Ifup => (
+            "put QEMU's tap TAP, up, on its bridge",
+            "script=",
+            "files:        /etc/vnet/vnet.conf (bridge, mtu, mac, port policy; [match GLOB] sections)\n",
+            "environment:  VNET_CONFIG=PATH  read another configuration file
+              VNET_BRIDGE=NAME  use this bridge (beats the configuration)
+              VNET_LOG=info|debug  say more on stderr",
+        ),
         Tool::Ifdown => (
-            tool.name(),
             "take QEMU's tap TAP off its bridge and set it down",
+            "downscript=",
+            "files:        none (the tap leaves whatever bridge it is on)\n",
+            "environment:  VNET_LOG=info|debug  say more on stderr",
         ),
     };
     format!(
@@ -262,10 +259,7 @@ usage: {name} TAP            QEMU runs this as its {script}
        {name} --check TAP    show what would be done and why; change nothing
        {name} --help | --version{bridge_helper}
 
-files:        /etc/vnet/vnet.conf (bridge, mtu, mac, port policy; [match GLOB] sections)
-environment:  VNET_CONFIG=PATH  read another configuration file
-              VNET_BRIDGE=NAME  use this bridge (beats the configuration)
-              VNET_LOG=info|debug  say more on stderr
+{files}{environment}
 exit status:  0 done; 1 failed or refused; 2 bad usage, name or configuration
 ",
         version = env!("CARGO_PKG_VERSION"),
@@ -279,11 +273,6 @@ exit status:  0 done; 1 failed or refused; 2 bad usage, name or configuration
             )
         } else {
             String::new()
-        },
-        script = if tool == Tool::Ifup {
-            "script="
-        } else {
-            "downscript="
         },
     )
 }

@@ -176,18 +176,53 @@ fn undo_note(tap: &str, bridge: &str, deleted_bridge: bool, failures: &[UndoFail
             Escaped(bridge)
         ),
         (f, _) => {
-            let all: Vec<String> = f.iter().map(UndoFailure::to_string).collect();
-            format!(
-                "; restoring {} failed too: {}",
-                Escaped(tap),
-                all.join("; ")
-            )
+            let all = f.iter().map(|u| {
+                let step = u.action.describe(&u.tap, &u.bridge);
+                (Some(step), cause(&u.action, &u.err))
+            });
+            format!("; restoring {} failed too: {}", Escaped(tap), by_cause(all))
         }
     }
 }
 
 fn join(failures: &[Failure]) -> String {
-    let all: Vec<String> = failures.iter().map(Failure::to_string).collect();
+    by_cause(failures.iter().map(|failure| match failure {
+        Failure::Step {
+            action,
+            tap,
+            bridge,
+            err,
+        } => (Some(action.describe(tap, bridge)), cause(action, err)),
+        other => (None, other.to_string()),
+    }))
+}
+
+/// A failed request's errno in words for that request.
+fn cause(action: &Action, err: &NetlinkError) -> String {
+    err.sentence(err.errno().and_then(|e| action.errno_meaning(e)))
+}
+
+/// "detaching vnet0 from br0 and setting vnet0 down: permission denied":
+/// steps that failed for the same reason share it, so each cause (and the
+/// hint it carries) is said once.
+fn by_cause(failures: impl Iterator<Item = (Option<String>, String)>) -> String {
+    let mut causes: Vec<(Vec<String>, String)> = Vec::new();
+    for (step, cause) in failures {
+        match causes
+            .iter_mut()
+            .find(|(steps, c)| *c == cause && !steps.is_empty())
+        {
+            Some((steps, _)) if step.is_some() => steps.extend(step),
+            _ => causes.push((step.into_iter().collect(), cause)),
+        }
+    }
+    let all: Vec<String> = causes
+        .into_iter()
+        .map(|(steps, cause)| match steps.is_empty() {
+            true => cause,
+            false => format!("{}: {cause}", steps.join(" and ")),
+        })
+        .collect();
     all.join("; ")
 }
 

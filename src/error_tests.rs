@@ -130,3 +130,24 @@ fn several_failures_are_all_reported() {
     assert!(text.starts_with("cannot detach vnet0: detaching vnet0 from br0: permission denied"));
     assert!(text.ends_with("; setting vnet0 down: no such interface"));
 }
+
+/// Steps that failed for one reason (no CAP_NET_ADMIN) share it: the
+/// cause and its hint appear once in the line.
+#[test]
+fn one_cause_is_said_once() {
+    let e = Error::detach(
+        &"vnet0",
+        Failure::Several(vec![
+            step(Action::Detach, Errno::EPERM),
+            step(Action::SetUp(false), Errno::EPERM),
+        ]),
+    );
+    let text = e.to_string();
+    let one = step(Action::SetUp(false), Errno::EPERM).to_string();
+    let cause = one.trim_start_matches("setting vnet0 down: ");
+    assert_eq!(
+        text,
+        format!("cannot detach vnet0: detaching vnet0 from br0 and setting vnet0 down: {cause}")
+    );
+    assert_eq!(text.matches("CAP_NET_ADMIN").count(), 1, "{text}");
+}

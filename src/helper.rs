@@ -3,9 +3,11 @@
 //! unprivileged QEMU and must be as careful as a setuid program.
 
 use std::io;
+use std::sync::OnceLock;
 
 use nix::unistd::{getgid, getgroups, getuid, setresgid, setresuid, Gid, Uid};
 
+use crate::config::Principal;
 use crate::policy::Caller;
 
 /// `CAP_NET_ADMIN` and `CAP_SETPCAP`, from include/uapi/linux/capability.h.
@@ -47,8 +49,8 @@ pub fn caller(uid: Uid, gid: Gid) -> Caller {
     gids.extend(getgroups().unwrap_or_default().iter().map(|g| g.as_raw()));
     gids.sort_unstable();
     gids.dedup();
-    let user = names("/etc/passwd", &[uid.as_raw()]).pop();
-    let groups = names("/etc/group", &gids);
+    let user = names(Accounts::Users, &[uid.as_raw()]).pop();
+    let groups = names(Accounts::Groups, &gids);
     Caller {
         uid: uid.as_raw(),
         user,
@@ -60,9 +62,9 @@ pub fn caller(uid: Uid, gid: Gid) -> Caller {
 /// The names of `ids` in /etc/passwd or /etc/group (`name:x:id:...`),
 /// read directly as static musl would: the rules name local accounts, and
 /// a name that cannot be found simply matches no rule.
-fn names(file: &str, ids: &[u32]) -> Vec<String> {
-    let text = std::fs::read_to_string(file).unwrap_or_default();
-    text.lines()
+fn names(file: Accounts, ids: &[u32]) -> Vec<String> {
+    file.text()
+        .lines()
         .filter_map(|line| {
             let mut fields = line.split(':');
             let name = fields.next()?;
@@ -70,6 +72,42 @@ fn names(file: &str, ids: &[u32]) -> Vec<String> {
             ids.contains(&id).then(|| name.to_owned())
         })
         .collect()
+}
+
+/// Whether the user or group an `[access]` rule names has an entry in
+/// /etc/passwd or /etc/group, read as [`caller`] reads them. Ids and
+/// `all` need no entry.
+pub fn account_exists(who: &Principal) -> bool {
+    let (file, name) = match who {
+        Principal::User(name) => (Accounts::Users, name),
+        Principal::Group(name) => (Accounts::Groups, name),
+        Principal::All | Principal::Uid(_) | Principal::Gid(_) => return true,
+    };
+    file.text()
+        .lines()
+        .any(|line| line.split(':').next() == Some(name))
+}
+
+/// /etc/passwd or /etc/group.
+#[derive(Clone, Copy)]
+enum Accounts {
+    Users,
+    Groups,
+}
+
+impl Accounts {
+    /// The file's text, read at most once per run: the caller's names and
+    /// the names the rules give come from one reading, consistent with
+    /// each other, and a file read once cannot change in between.
+    fn text(self) -> &'static str {
+        static USERS: OnceLock<String> = OnceLock::new();
+        static GROUPS: OnceLock<String> = OnceLock::new();
+        let (cell, path) = match self {
+            Accounts::Users => (&USERS, "/etc/passwd"),
+            Accounts::Groups => (&GROUPS, "/etc/group"),
+        };
+        cell.get_or_init(|| std::fs::read_to_string(path).unwrap_or_default())
+    }
 }
 
 /// Becomes the caller, keeping only CAP_NET_ADMIN (if we have it), as

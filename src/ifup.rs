@@ -1,12 +1,13 @@
 //! `vnet-ifup TAP`: put QEMU's tap, up, on the configured bridge.
 
-use log::{info, warn};
+use log::{debug, info, warn};
 
 use crate::apply::Transaction;
-use crate::cli::Env;
 use crate::config::{Config, Resolved, Source};
+use crate::env::Env;
 use crate::error::{Error, Failure, Looked};
 use crate::escape::Escaped;
+use crate::helper;
 use crate::name::IfName;
 use crate::netlink::{format_mac, Link, Netlink};
 use crate::policy::{self, Action, AttachPlan, Caller, Refusal};
@@ -36,7 +37,7 @@ pub fn prepare(
     if let Some(caller) = caller {
         policy::owns(&tap, caller).map_err(Failure::Refused)?;
     }
-    let bridge = lookup(nl, &settings.bridge.value, Looked::Bridge)?;
+    let bridge = find_bridge(nl, settings)?;
     let master = match (tap.master, &bridge) {
         (Some(index), Some(bridge)) if index == bridge.index => None,
         (Some(index), _) => nl.link_by_index(index).map_err(|err| Failure::Lookup {
@@ -69,6 +70,9 @@ pub fn settings(
         (None, None) => Source::Default,
     };
     let config = Config::load(source).map_err(Error::Config)?;
+    config
+        .check_accounts(helper::account_exists)
+        .map_err(Error::Config)?;
     let bridge = match &env.bridge {
         Some(raw) => Some(IfName::from_os(raw).map_err(|reason| Error::Name {
             what: "VNET_BRIDGE bridge",
@@ -105,7 +109,7 @@ pub fn run(tap: &IfName, settings: &Resolved, caller: Option<&Caller>) -> Result
         warn!("bridge {bridge} is down: {tap} gets no traffic until it is up");
     }
     let mut tx = Transaction::new(tap, bridge, link.index, found.map(|b| b.index));
-    if let Some(create @ Action::CreateBridge { vlan_filtering }) = plan.actions.first() {
+    if let Some(create @ Action::CreateBridge { vlan_filtering, .. }) = plan.actions.first() {
         tx.apply(&mut nl, std::slice::from_ref(create))
             .map_err(fail)?;
         match (tx.created_bridge(), vlan_filtering) {
@@ -163,6 +167,22 @@ fn summary(tap: &Link, bridge: &IfName, plan: &AttachPlan) -> String {
         "attached {} to {bridge}: mtu {mtu}, mac {mac}",
         Escaped(&tap.name)
     )
+}
+
+/// Looks the bridge up; `None` if there is none. One that `create-bridge`
+/// is to make with VLAN filtering is refused here, before anything is
+/// made, if this kernel's bridges cannot filter VLANs.
+pub(crate) fn find_bridge(nl: &mut Netlink, settings: &Resolved) -> Result<Option<Link>, Failure> {
+    let bridge = lookup(nl, &settings.bridge.value, Looked::Bridge)?;
+    if bridge.is_none() && settings.create_bridge.value && settings.uses_vlans() {
+        // Not knowing is no reason to refuse: the creation will tell.
+        let filters = nl.bridges_filter_vlans().unwrap_or_else(|e| {
+            debug!("cannot tell whether bridges filter VLANs here: {e}");
+            None
+        });
+        policy::check_new_bridge(filters, settings).map_err(Failure::Refused)?;
+    }
+    Ok(bridge)
 }
 
 /// Looks an interface up by name; `None` if there is none.

@@ -3,7 +3,8 @@
 //! QEMU runs `vnet-ifup TAP` after creating a tap and `vnet-ifdown TAP`
 //! before closing it. The layers, top to bottom:
 //!
-//! - [`cli`]: arguments, environment, logging, the one error line and exit status;
+//! - [`cli`]: arguments, logging, the one error line and exit status;
+//! - [`env`]: the environment variables, read once (below `cli` and `ifup`);
 //! - [`ifup`], [`ifdown`], [`check`]: what each command does;
 //! - [`config`]: the configuration file, resolved for one tap;
 //! - [`policy`]: pure decisions: which requests, in which order, or a refusal;
@@ -22,6 +23,7 @@ pub mod bridge_helper;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod env;
 pub mod error;
 pub mod escape;
 pub mod fdpass;

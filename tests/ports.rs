@@ -12,8 +12,9 @@ use std::time::Duration;
 use common::tapfd::TapFd;
 use common::{strace, Netns, IFUP};
 
-const NO_VLANS: &str = "bridge br0: this kernel's bridge has no VLAN filtering \
-                        (CONFIG_BRIDGE_VLAN_FILTERING), so pvid and tagged cannot be applied";
+const NO_VLANS: &str = "this kernel's bridges cannot filter VLANs (it was built without \
+                        CONFIG_BRIDGE_VLAN_FILTERING), so pvid and tagged cannot be applied: \
+                        remove them from this tap's configuration, or boot a kernel built with it";
 
 fn setup() -> Option<Netns> {
     common::privileged().then(Netns::new)
@@ -194,7 +195,7 @@ fn a_failure_after_creating_the_bridge_deletes_it() {
     let plan = ns.run(&IFUP, &["--check", "vnet0"], &env);
     let out = &plan.expect(0).stdout;
     assert!(
-        out.contains("plan            1. creating bridge brc, up\n"),
+        out.contains("plan            1. creating bridge brc, up, with address 02:"),
         "{out}"
     );
     assert!(out.contains(". attaching vnet0 to brc\n"), "{out}");

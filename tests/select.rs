@@ -120,8 +120,70 @@ fn check_before_qemu_made_the_tap() {
     run.expect(1);
     assert_eq!(
         run.one_line(),
-        "vnet-ifup: cannot attach vnet7 to bridge nope: bridge nope does not exist"
+        "vnet-ifup: cannot attach vnet7 to bridge nope: bridge nope does not exist: create it \
+         with \"ip link add nope type bridge\" and \"ip link set nope up\", or set \
+         \"create-bridge = yes\""
     );
+}
+
+/// VLANs on a bridge that cannot take them are refused by --check before
+/// QEMU made the tap, with the very line the real run prints once it has.
+#[test]
+fn check_before_the_tap_refuses_what_the_run_refuses() {
+    let Some(ns) = setup() else { return };
+    // br0 filters no VLANs: on a kernel without CONFIG_BRIDGE_VLAN_FILTERING
+    // none can, and on one with it filtering is off.
+    let conf = ns.config("pvid = 10\n");
+    let env = [("VNET_CONFIG", conf.to_str().expect("UTF-8 path"))];
+    let before = ns.snapshot();
+    let check = ns.run(&IFUP, &["--check", "vnet7"], &env);
+    let line = check.expect(1).one_line().to_owned();
+    assert!(
+        line.starts_with("vnet-ifup: cannot attach vnet7 to bridge br0: "),
+        "{line}"
+    );
+    assert!(line.contains("pvid and tagged cannot be applied"), "{line}");
+    assert_eq!(ns.snapshot(), before);
+    ns.add_tap("vnet7");
+    let run = ns.ifup("vnet7", &env);
+    assert_eq!(
+        run.expect(1).one_line(),
+        line,
+        "the run and --check disagree"
+    );
+
+    // A bridge still to be made: --check asks the kernel whether its
+    // bridges can filter VLANs at all, as the run does before making one.
+    let conf = ns.config("bridge = brnew\ncreate-bridge = yes\npvid = 10\n");
+    let env = [("VNET_CONFIG", conf.to_str().expect("UTF-8 path"))];
+    let before = ns.snapshot();
+    let check = ns.run(&IFUP, &["--check", "vnet8"], &env);
+    if ns.vlan_filtering_supported() {
+        assert!(
+            check.expect(0).stdout.ends_with(
+                "plan            none yet: vnet8 does not exist yet; bridge brnew will be \
+                 created (create-bridge = yes) with VLAN filtering\n"
+            ),
+            "{check:#?}"
+        );
+        return;
+    }
+    let line = check.expect(1).one_line().to_owned();
+    assert_eq!(
+        line,
+        "vnet-ifup: cannot attach vnet8 to bridge brnew: this kernel's bridges cannot filter \
+         VLANs (it was built without CONFIG_BRIDGE_VLAN_FILTERING), so pvid and tagged cannot \
+         be applied: remove them from this tap's configuration, or boot a kernel built with it"
+    );
+    assert_eq!(ns.snapshot(), before);
+    ns.add_tap("vnet8");
+    let run = ns.ifup("vnet8", &env);
+    assert_eq!(
+        run.expect(1).one_line(),
+        line,
+        "the run and --check disagree"
+    );
+    assert!(ns.link("brnew").is_none(), "a refused run made the bridge");
 }
 
 #[test]

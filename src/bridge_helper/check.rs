@@ -7,7 +7,7 @@ use std::fmt::Write;
 use super::preflight::{self, fresh_tap};
 use super::{pattern, settings, Args, HelperError};
 use crate::check::{helper_lines, W};
-use crate::cli::Env;
+use crate::env::Env;
 use crate::policy::{Action, Caller};
 
 /// The report; a refusal ends it with the error the real run would print.

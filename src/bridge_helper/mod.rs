@@ -28,8 +28,8 @@ use nix::unistd::{getgid, getuid};
 pub use args::{is_invocation, parse, ArgError, Args, Mode};
 pub use error::HelperError;
 
-use crate::cli::Env;
 use crate::config::{Config, Origin, Resolved, Source};
+use crate::env::Env;
 use crate::error::{Error, Failure};
 use crate::name::IfName;
 use crate::policy::{self, Caller};

@@ -60,6 +60,41 @@ impl AccessRule {
     }
 }
 
+/// The first line, in file order, of `rules` whose user or group `exists`
+/// does not know, with the sentence that says so.
+pub(super) fn check_accounts(
+    rules: &[AccessRule],
+    exists: impl Fn(&Principal) -> bool,
+) -> Result<(), (usize, String)> {
+    let unknown = rules
+        .iter()
+        .flat_map(|rule| {
+            let allow = rule.allow.iter().map(|(who, line)| ("allow", who, *line));
+            allow.chain(rule.deny.iter().map(|(who, line)| ("deny", who, *line)))
+        })
+        .filter(|(_, who, _)| !exists(who))
+        .min_by_key(|(_, _, line)| *line);
+    match unknown {
+        None => Ok(()),
+        Some((key, Principal::Group(name), line)) => Err((
+            line,
+            format!("{key}: there is no group \"{name}\" in /etc/group"),
+        )),
+        Some((key, who, line)) => Err((
+            line,
+            format!("{key}: there is no user {} in /etc/passwd", user_word(who)),
+        )),
+    }
+}
+
+fn user_word(who: &Principal) -> String {
+    match who {
+        Principal::User(name) => format!("\"{name}\""),
+        Principal::Uid(uid) => uid.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
 /// `all`, `alice`, `1000`, `@kvm`, `@1000`.
 fn principal(word: &str) -> Result<Principal, String> {
     if word == "all" {
@@ -128,6 +163,27 @@ mod tests {
         ] {
             assert!(principal(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_name_nobody_has_is_an_error_on_its_line() {
+        let mut rule = AccessRule::new(Glob::new("br*").unwrap(), 1);
+        rule.store("allow", "alice 1000 @kvm all", 2).unwrap();
+        rule.store("deny", "@nogroup", 4).unwrap();
+        rule.store("allow", "nobdy", 3).unwrap();
+        let known = |who: &Principal| !matches!(who, Principal::User(n) | Principal::Group(n) if n.starts_with("no"));
+        let rules = [rule];
+        assert_eq!(
+            check_accounts(&rules, known),
+            Err((3, "allow: there is no user \"nobdy\" in /etc/passwd".into()))
+        );
+        let everyone = |_: &Principal| true;
+        assert_eq!(check_accounts(&rules, everyone), Ok(()));
+        let groups_only = |who: &Principal| !matches!(who, Principal::Group(_));
+        assert_eq!(
+            check_accounts(&rules, groups_only),
+            Err((2, "allow: there is no group \"kvm\" in /etc/group".into()))
+        );
     }
 
     #[test]

@@ -11,11 +11,56 @@ use crate::name::IfName;
 /// How one key's value is parsed and stored into a block's [`Settings`].
 pub(super) type Store = fn(&mut Settings, &str, usize) -> Result<(), String>;
 
+/// Words other tools use for what our keys do: a spelling suggestion
+/// cannot get from "vlan" to "pvid". Each with the keys to suggest and
+/// what tells them apart.
+const CONCEPTS: &[(&[&str], &str, &str)] = &[
+    (
+        &[
+            "vlan",
+            "vlans",
+            "vid",
+            "vlan-id",
+            "vlanid",
+            "access-vlan",
+            "native-vlan",
+            "untagged",
+        ],
+        "\"pvid\" or \"tagged\"",
+        " pvid is the port's access VLAN, tagged the VLANs it carries tagged",
+    ),
+    (
+        &["trunk", "allowed-vlans", "tagged-vlans"],
+        "\"tagged\"",
+        "",
+    ),
+    (&["master", "br", "bridge-name", "switch"], "\"bridge\"", ""),
+    (
+        &["address", "mac-address", "macaddress", "hwaddr"],
+        "\"mac\"",
+        " it is high or keep: the guest's address is QEMU's -device ...,mac=",
+    ),
+    (&["isolate", "private", "protected"], "\"isolated\"", ""),
+    (&["path-cost", "stp-cost"], "\"cost\"", ""),
+    (
+        &["create", "createbridge", "auto-create"],
+        "\"create-bridge\"",
+        "",
+    ),
+];
+
 pub(super) fn unknown_key(key: &str) -> String {
+    let lower = key.to_ascii_lowercase();
+    let concept = CONCEPTS
+        .iter()
+        .find(|(words, _, _)| words.contains(&lower.as_str()));
+    if let Some((_, keys, why)) = concept {
+        return format!("unknown key \"{key}\" (did you mean {keys}?{why})");
+    }
     let near = KEYS
         .iter()
         .map(|(name, _)| *name)
-        .find(|name| edit_distance(name, key) <= 2);
+        .find(|name| edit_distance(name, &lower) <= 2);
     match near {
         Some(name) => format!("unknown key \"{key}\" (did you mean \"{name}\"?)"),
         None => format!("unknown key \"{key}\""),

@@ -140,7 +140,11 @@ impl Config {
                     ..Config::default()
                 })
             }
-            Err(e) => Err(fail(shown, Problem::Read(e))),
+            // Say where a path the user did not type in the file came from.
+            Err(e) => match source {
+                Source::Named(_) => Err(fail(format!("VNET_CONFIG={shown}"), Problem::Read(e))),
+                _ => Err(fail(shown, Problem::Read(e))),
+            },
         }
     }
 
@@ -253,6 +257,16 @@ impl Config {
     /// The `[access GLOB]` rules, in file order.
     pub fn access_rules(&self) -> &[AccessRule] {
         &self.access
+    }
+
+    /// Refuses an `[access]` rule that names a user or group `exists` does
+    /// not know: a typo would otherwise allow, or deny, no one, silently.
+    pub fn check_accounts(&self, exists: impl Fn(&Principal) -> bool) -> Result<(), ConfigError> {
+        access::check_accounts(&self.access, exists).map_err(|(line, msg)| ConfigError {
+            path: self.path.clone(),
+            line: Some(line),
+            problem: Problem::Invalid(msg),
+        })
     }
 
     /// "/etc/vnet/vnet.conf", or what stood in for it.

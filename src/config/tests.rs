@@ -168,6 +168,26 @@ fn errors_name_file_and_line() {
         error("colour = red"),
         format!("{PATH}:1: unknown key \"colour\"")
     );
+    // Concepts, not only spellings: other tools' words for our keys.
+    assert_eq!(
+        error("vlan = 10"),
+        format!(
+            "{PATH}:1: unknown key \"vlan\" (did you mean \"pvid\" or \"tagged\"? pvid is \
+             the port's access VLAN, tagged the VLANs it carries tagged)"
+        )
+    );
+    assert_eq!(
+        error("Trunk = 10"),
+        format!("{PATH}:1: unknown key \"Trunk\" (did you mean \"tagged\"?)")
+    );
+    assert_eq!(
+        error("master = br1"),
+        format!("{PATH}:1: unknown key \"master\" (did you mean \"bridge\"?)")
+    );
+    assert_eq!(
+        error("MTU = 9000"),
+        format!("{PATH}:1: unknown key \"MTU\" (did you mean \"mtu\"?)")
+    );
     assert_eq!(
         error("bridge br0"),
         format!("{PATH}:1: expected \"key = value\", a [match GLOB] or [access GLOB] section, or a # comment, found \"bridge br0\"")
@@ -266,14 +286,17 @@ fn origins_read_well() {
 fn missing_default_file_means_defaults_but_a_named_file_must_exist() {
     let missing = Path::new("/nonexistent/vnet.conf");
     let err = Config::load(Source::Named(missing)).unwrap_err();
-    assert_eq!(err.to_string(), "/nonexistent/vnet.conf: no such file");
+    assert_eq!(
+        err.to_string(),
+        "VNET_CONFIG=/nonexistent/vnet.conf: no such file"
+    );
     // The cause stays typed, errno and all, under the sentence.
     let Problem::Read(cause) = &err.problem else {
         panic!("{err:?}")
     };
     assert_eq!(cause.raw_os_error(), Some(libc::ENOENT));
     let err = Config::load(Source::Named(Path::new("/dev/zero"))).unwrap_err();
-    assert_eq!(err.to_string(), "/dev/zero: not a regular file");
+    assert_eq!(err.to_string(), "VNET_CONFIG=/dev/zero: not a regular file");
     let empty = Config::load(Source::Named(Path::new("/dev/null"))).unwrap();
     assert_eq!(
         empty.resolve(&name("v"), None).unwrap().bridge.origin,
@@ -379,7 +402,7 @@ fn port_policy_bad_values() {
         ("tagged = ,", "tagged: no VLAN ids"),
         (
             "isolated = maybe",
-            "isolated: \"maybe\" is not \"yes\" or \"no\"",
+            "isolated: \"maybe\" is not yes, no, true, false, on, off, 1 or 0",
         ),
         ("cost = 0", "cost: \"0\" is not a number from 1 to 65535"),
         ("cost = +5", "cost: \"+5\" is not a number from 1 to 65535"),
@@ -389,7 +412,12 @@ fn port_policy_bad_values() {
         ),
         (
             "create-bridge = please",
-            "create-bridge: \"please\" is not \"yes\" or \"no\"",
+            "create-bridge: \"please\" is not yes, no, true, false, on, off, 1 or 0",
+        ),
+        (
+            "isolated = Yes",
+            "isolated: \"Yes\" is not yes, no, true, false, on, off, 1 or 0 \
+             (values are case-sensitive: \"yes\")",
         ),
     ] {
         assert_eq!(error(text), format!("{PATH}:1: {msg}"), "{text}");

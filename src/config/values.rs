@@ -45,11 +45,22 @@ pub fn parse_name(value: &str) -> Result<IfName, String> {
 
 /// `yes`/`no`, and the other spellings systemd accepts.
 pub fn parse_bool(value: &str) -> Result<bool, String> {
-    match value {
-        "yes" | "true" | "on" | "1" => Ok(true),
-        "no" | "false" | "off" | "0" => Ok(false),
-        _ => Err(format!("\"{value}\" is not \"yes\" or \"no\"")),
+    let word = |value: &str| match value {
+        "yes" | "true" | "on" | "1" => Some(true),
+        "no" | "false" | "off" | "0" => Some(false),
+        _ => None,
+    };
+    if let Some(on) = word(value) {
+        return Ok(on);
     }
+    let lower = value.to_ascii_lowercase();
+    let case = match word(&lower) {
+        Some(_) => format!(" (values are case-sensitive: \"{lower}\")"),
+        None => String::new(),
+    };
+    Err(format!(
+        "\"{value}\" is not yes, no, true, false, on, off, 1 or 0{case}"
+    ))
 }
 
 pub fn opt_bool(value: &str) -> Result<Option<bool>, String> {

@@ -16,7 +16,7 @@ use neli::{
 };
 
 use super::link::IFLA_BR_VLAN_FILTERING;
-use super::{attr, nest, protocol, Netlink, NetlinkError};
+use super::{attr, format_mac, nest, protocol, Netlink, NetlinkError};
 use crate::name::IfName;
 
 /// `NLA_F_NESTED`: `br_setlink()` parses IFLA_PROTINFO as IFLA_BRPORT_*
@@ -178,8 +178,12 @@ impl Netlink {
         &mut self,
         name: &IfName,
         vlan_filtering: bool,
+        mac: [u8; 6],
     ) -> Result<(), NetlinkError> {
-        debug!("request: create bridge {name} (vlan_filtering {vlan_filtering})");
+        debug!(
+            "request: create bridge {name} (address {}, vlan_filtering {vlan_filtering})",
+            format_mac(&mac)
+        );
         let mut data = Vec::new();
         if vlan_filtering {
             data.push(attr(IFLA_BR_VLAN_FILTERING, 1u8)?);
@@ -188,8 +192,11 @@ impl Netlink {
             attr(IflaInfo::Kind, "bridge")?,
             nest(IflaInfo::Data, &data)?,
         ];
+        // An address given at creation is the bridge's own for good
+        // (NET_ADDR_SET): it no longer follows its ports' lowest.
         let attrs = [
             attr(Ifla::Ifname, name.as_str())?,
+            attr(Ifla::Address, mac)?,
             nest(Ifla::Linkinfo, &info)?,
         ];
         let msg = IfinfomsgBuilder::default()

@@ -9,11 +9,13 @@
 //! - this file: the socket, the one request function;
 //! - [`error`]: what a failed request says;
 //! - [`link`]: looking links up and changing them (RTM_GETLINK, RTM_SETLINK);
-//! - [`bridge`]: bridge ports, VLANs and bridge creation (AF_BRIDGE, RTM_NEWLINK).
+//! - [`bridge`]: bridge ports, VLANs and bridge creation (AF_BRIDGE, RTM_NEWLINK);
+//! - [`probe`]: whether the kernel's bridges can filter VLANs, before one exists.
 
 mod bridge;
 mod error;
 mod link;
+mod probe;
 
 use std::io::{self, Cursor};
 use std::os::fd::{AsRawFd, BorrowedFd};

@@ -12,6 +12,8 @@ pub enum Action {
     /// plan's first step, so nothing is created for a run that is refused.
     CreateBridge {
         vlan_filtering: bool,
+        /// Its own address, so that it never changes as taps come and go.
+        mac: [u8; 6],
     },
     /// Delete the bridge: the undo of a creation, sent only by the run
     /// that created it.
@@ -81,11 +83,17 @@ impl Action {
         let (tap, bridge) = (Escaped(tap), Escaped(bridge));
         match self {
             Action::CreateBridge {
-                vlan_filtering: false,
-            } => format!("creating bridge {bridge}, up"),
-            Action::CreateBridge {
-                vlan_filtering: true,
-            } => format!("creating bridge {bridge}, up, with VLAN filtering"),
+                vlan_filtering,
+                mac,
+            } => format!(
+                "creating bridge {bridge}, up, with address {}{}",
+                format_mac(mac),
+                if *vlan_filtering {
+                    " and VLAN filtering"
+                } else {
+                    ""
+                }
+            ),
             Action::DeleteBridge => format!("deleting bridge {bridge}"),
             Action::SetMtu { from, to } => format!("setting the MTU of {tap} from {from} to {to}"),
             Action::SetMac { from, to } => format!(

@@ -23,7 +23,11 @@ pub enum Refusal {
     Layer3Tun(String),
     #[error("{} is {what}, not a tap", Escaped(name))]
     NotATap { name: String, what: String },
-    #[error("bridge {} does not exist", Escaped(.0))]
+    #[error(
+        "bridge {name} does not exist: create it with \"ip link add {name} type bridge\" \
+         and \"ip link set {name} up\", or set \"create-bridge = yes\"",
+        name = Escaped(.0)
+    )]
     NoBridge(String),
     #[error("{} is {what}, not a bridge", Escaped(name))]
     NotABridge { name: String, what: String },
@@ -33,10 +37,11 @@ pub enum Refusal {
         Escaped(master)
     )]
     OtherMaster { tap: String, master: String },
+    /// The bridge is named by the line this ends, so not here.
     #[error(
-        "bridge {}: this kernel's bridge has no VLAN filtering \
-         (CONFIG_BRIDGE_VLAN_FILTERING), so pvid and tagged cannot be applied",
-        Escaped(.0)
+        "this kernel's bridges cannot filter VLANs (it was built without \
+         CONFIG_BRIDGE_VLAN_FILTERING), so pvid and tagged cannot be applied: \
+         remove them from this tap's configuration, or boot a kernel built with it"
     )]
     NoVlanFiltering(String),
     #[error(
@@ -145,8 +150,12 @@ pub fn plan_bridge(
         Some(bridge) => (bridge.clone(), None),
         None if settings.create_bridge.value => {
             let vlan_filtering = settings.uses_vlans();
-            let create = Action::CreateBridge { vlan_filtering };
-            (new_bridge(name, vlan_filtering), Some(create))
+            let mac = bridge_mac(name);
+            let create = Action::CreateBridge {
+                vlan_filtering,
+                mac,
+            };
+            (new_bridge(name, vlan_filtering, mac), Some(create))
         }
         None => return Err(Refusal::NoBridge(name.to_owned())),
     };
@@ -156,12 +165,30 @@ pub fn plan_bridge(
             what: describe(&bridge),
         });
     }
+    // Decided here, not only with the port's actions, so that --check
+    // before QEMU made the tap refuses what the run would refuse.
+    if settings.uses_vlans() {
+        port::vlan_ready(&bridge)?;
+    }
     Ok((bridge, create))
+}
+
+/// Refuses a bridge to be created with VLAN filtering on a kernel whose
+/// bridges cannot filter VLANs (`filters`: `None` when that cannot be told
+/// before a bridge exists; the creation then finds out). Asked by the run
+/// and by `--check` alike, before anything is made.
+pub fn check_new_bridge(filters: Option<bool>, settings: &Resolved) -> Result<(), Refusal> {
+    match filters {
+        Some(false) if settings.create_bridge.value && settings.uses_vlans() => {
+            Err(Refusal::NoVlanFiltering(settings.bridge.value.to_string()))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The bridge `create-bridge` makes, as the kernel will report it: up,
 /// with the MTU a bridge without ports has, in VLAN 1 by default.
-fn new_bridge(name: &str, vlan_filtering: bool) -> Link {
+fn new_bridge(name: &str, vlan_filtering: bool, mac: [u8; 6]) -> Link {
     Link {
         index: 0,
         name: name.to_owned(),
@@ -172,11 +199,25 @@ fn new_bridge(name: &str, vlan_filtering: bool) -> Link {
             default_pvid: Some(1),
         }),
         mtu: 1500,
-        mac: None,
+        mac: Some(mac),
         master: None,
         up: true,
         loopback: false,
     }
+}
+
+/// The address of a bridge vnet creates: locally administered, unicast,
+/// and the same for the same name every time (FNV-1a of the name). A
+/// bridge whose address was never set takes the lowest of its ports'
+/// (every tap is `fe:...`), so it would change as VMs come and go, and
+/// neighbours' ARP caches and DHCP servers would see a new gateway MAC.
+pub fn bridge_mac(name: &str) -> [u8; 6] {
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    let [a, b, c, d, e, ..] = hash.to_be_bytes();
+    // 0x02: locally administered (bit 1), unicast (bit 0 clear).
+    [0x02, a, b, c, d, e]
 }
 
 /// Plans detaching `tap`: free it from its master, then set it down.

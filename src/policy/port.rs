@@ -61,7 +61,7 @@ pub(super) fn actions(bridge: &Link, settings: &Resolved) -> Result<Vec<Action>,
 
 /// The bridge's default PVID, if its VLAN filtering is usable. vnet never
 /// turns filtering on for an existing bridge: that changes every other port.
-fn vlan_ready(bridge: &Link) -> Result<u16, Refusal> {
+pub(super) fn vlan_ready(bridge: &Link) -> Result<u16, Refusal> {
     let name = bridge.name.clone();
     match bridge.bridge {
         Some(BridgeInfo {

@@ -1,7 +1,7 @@
 use super::*;
 use crate::config::Config;
 use crate::name::IfName;
-use crate::netlink::{BridgeInfo, PortFlags, Tun, VlanRange};
+use crate::netlink::{format_mac, BridgeInfo, PortFlags, Tun, VlanRange};
 
 const MAC: [u8; 6] = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
 const HIGH: [u8; 6] = [0xfe, 0x54, 0x00, 0x12, 0x34, 0x56];
@@ -419,9 +419,32 @@ fn vlan_keys_need_a_filtering_bridge_on_a_kernel_that_has_it() {
     let none = plan_attach(&tap(), Some(&old_kernel), None, &settings("tagged = 3")).unwrap_err();
     assert_eq!(
         none.to_string(),
-        "bridge br0: this kernel's bridge has no VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING), \
-         so pvid and tagged cannot be applied"
+        "this kernel's bridges cannot filter VLANs (it was built without \
+         CONFIG_BRIDGE_VLAN_FILTERING), so pvid and tagged cannot be applied: remove them \
+         from this tap's configuration, or boot a kernel built with it"
     );
+}
+
+/// What only the bridge decides is decided without the tap, by the same
+/// function the run uses: --check before QEMU made the tap asks it.
+#[test]
+fn the_bridge_alone_decides_vlan_refusals() {
+    let old_kernel = Link {
+        bridge: Some(BridgeInfo {
+            vlan_filtering: false,
+            default_pvid: None,
+        }),
+        ..bridge()
+    };
+    for text in ["pvid = 10", "tagged = 20", "pvid = 10\ncreate-bridge = yes"] {
+        let refused = plan_bridge(Some(&old_kernel), &settings(text)).unwrap_err();
+        assert!(matches!(refused, Refusal::NoVlanFiltering(_)), "{text}");
+        let off = plan_bridge(Some(&bridge()), &settings(text)).unwrap_err();
+        assert!(matches!(off, Refusal::VlanFilteringOff(_)), "{text}");
+    }
+    assert!(plan_bridge(Some(&old_kernel), &settings("isolated = yes")).is_ok());
+    let missing = plan_bridge(None, &settings("pvid = 10")).unwrap_err();
+    assert_eq!(missing, Refusal::NoBridge("br0".into()));
 }
 
 #[test]
@@ -432,7 +455,8 @@ fn a_missing_bridge_is_created_first_when_allowed() {
         p.actions,
         vec![
             Action::CreateBridge {
-                vlan_filtering: false
+                vlan_filtering: false,
+                mac: bridge_mac("br0"),
             },
             Action::Attach,
             Action::SetUp(true),
@@ -441,10 +465,17 @@ fn a_missing_bridge_is_created_first_when_allowed() {
     );
     assert_eq!(
         p.actions[0].describe("vnet0", "br0"),
-        "creating bridge br0, up"
+        format!(
+            "creating bridge br0, up, with address {}",
+            format_mac(&bridge_mac("br0"))
+        )
     );
     let err = plan_attach(&tap(), None, None, &settings("")).unwrap_err();
-    assert_eq!(err.to_string(), "bridge br0 does not exist");
+    assert_eq!(
+        err.to_string(),
+        "bridge br0 does not exist: create it with \"ip link add br0 type bridge\" and \
+         \"ip link set br0 up\", or set \"create-bridge = yes\""
+    );
 }
 
 /// A run that is refused creates nothing: the refusal comes before the
@@ -461,4 +492,17 @@ fn a_refused_tap_gets_no_bridge_created() {
         err.to_string(),
         "vnet0 is already attached to br1; leaving it there"
     );
+}
+
+/// A bridge vnet creates has an address of its own: locally administered,
+/// unicast, never a tap's `fe:`, and the same for the same name.
+#[test]
+fn a_created_bridge_has_a_stable_local_address() {
+    let mac = bridge_mac("br0");
+    assert_eq!(mac, bridge_mac("br0"));
+    assert_eq!(mac[0] & 0b11, 0b10, "locally administered unicast");
+    assert_ne!(mac, bridge_mac("br1"));
+    assert_ne!(bridge_mac("lab"), bridge_mac("lab0"));
+    let p = plan_attach(&tap(), None, None, &settings("create-bridge = yes")).unwrap();
+    assert!(matches!(p.actions[0], Action::CreateBridge { mac: m, .. } if m == mac));
 }
