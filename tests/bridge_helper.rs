@@ -78,7 +78,9 @@ fn refusals_send_nothing_and_leave_nothing() {
     let missing = helper(&ns, "br7", &[]);
     assert_eq!(
         missing.refused(1),
-        "vnet-ifup: cannot give QEMU a tap on bridge br7: bridge br7 does not exist"
+        "vnet-ifup: cannot give QEMU a tap on bridge br7: bridge br7 does not exist: create it \
+         with \"ip link add br7 type bridge\" and \"ip link set br7 up\", or set \
+         \"create-bridge = yes\""
     );
     let not_a_bridge = helper(&ns, "ve0", &[]);
     assert_eq!(
@@ -198,7 +200,9 @@ fn check_says_what_would_happen_and_makes_nothing() {
     let missing = ns.run(&IFUP, &["--check", "--br=br7"], &[]);
     assert_eq!(
         missing.expect(1).one_line(),
-        "vnet-ifup: cannot give QEMU a tap on bridge br7: bridge br7 does not exist"
+        "vnet-ifup: cannot give QEMU a tap on bridge br7: bridge br7 does not exist: create it \
+         with \"ip link add br7 type bridge\" and \"ip link set br7 up\", or set \
+         \"create-bridge = yes\""
     );
     assert_eq!(ns.snapshot(), before);
 }
