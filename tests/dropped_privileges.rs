@@ -42,20 +42,19 @@ fn control_bytes_never_reach_the_audit_log() {
 /// The credentials of `bin` run by alice, read by the kernel's own
 /// account of them (/proc/PID/status), while it works. /etc/group becomes
 /// a FIFO: the helper reads it after dropping privileges, and waits
-/// there until the test, having read its status, writes the file.
-/// setpriv (same pid, before its exec) reads it first, for --regid.
+/// there, blocked in open(2), until the test has read its status and
+/// opens the FIFO to write the file. The binary is started by
+/// [`spawn_alone`], so no other process ever opens the FIFO.
 fn credentials_while_running(h: &Helper, bin: &str, args: &[&str]) -> (String, Run) {
     use std::os::unix::fs::OpenOptionsExt;
     let group = h.root.join("etc/group");
     let text = fs::read(&group).expect("group");
     fs::remove_file(&group).expect("rm");
     common::run_ok("mkfifo", &["-m", "644", group.to_str().expect("path")]);
-    let mut child = h.spawn_as(ALICE, &[], bin, args, &[]);
-    let comm = format!("/proc/{}/comm", child.id());
-    let is_bin = || fs::read_to_string(&comm).is_ok_and(|c| c.trim() == bin);
+    let mut child = spawn_alone(h, ALICE, bin, args);
     let mut status = None;
     while child.try_wait().expect("wait").is_none() {
-        // Succeeds once a reader has the FIFO open and waits for data.
+        // Succeeds once the binary has the FIFO open and waits for data.
         let Ok(mut fifo) = fs::OpenOptions::new()
             .write(true)
             .custom_flags(libc::O_NONBLOCK)
@@ -64,27 +63,71 @@ fn credentials_while_running(h: &Helper, bin: &str, args: &[&str]) -> (String, R
             std::thread::sleep(Duration::from_millis(1));
             continue;
         };
-        let ours = is_bin();
-        if ours {
-            let path = format!("/proc/{}/status", child.id());
-            status = Some(fs::read_to_string(path).expect("status"));
-        }
+        let path = format!("/proc/{}/status", child.id());
+        status = Some(fs::read_to_string(path).expect("status"));
         std::io::Write::write_all(&mut fifo, &text).expect("write the FIFO");
-        drop(fifo);
-        if ours {
-            break;
-        }
-        // setpriv reads to the end, then execs the binary, which closes its
-        // copy of the FIFO: only then can the next reader be the binary.
-        while !is_bin() && child.try_wait().expect("wait").is_none() {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        break;
     }
     let run = Run::from(child.wait_with_output().expect("wait"));
     fs::remove_file(&group).expect("rm");
     fs::write(&group, text).expect("group");
     let status = status.unwrap_or_else(|| panic!("{bin} never read /etc/group: {run:#?}"));
     (status, run)
+}
+
+/// Runs the staged `bin` as `uid` (its own primary group, no others) in
+/// the test's network namespace and a private mount namespace with the
+/// staged /etc and /dev, as `Helper::spawn_as` does, but with no shell,
+/// `mount` or setpriv in between: the child sets itself up before exec.
+fn spawn_alone(h: &Helper, uid: u32, bin: &str, args: &[&str]) -> std::process::Child {
+    use std::ffi::CString;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+    let netns = fs::File::open(format!("/run/netns/{}", h.ns.name)).expect("netns");
+    let c = |p: &str| CString::new(p).expect("path");
+    let binds = [
+        (c(&format!("{}/etc", h.root.display())), c("/etc")),
+        (c(&format!("{}/dev", h.root.display())), c("/dev")),
+    ];
+    let root = c("/");
+    let mut cmd = Command::new(h.bin(bin));
+    cmd.args(args)
+        .env_clear()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: only async-signal-safe syscalls on data prepared before fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            let ok = |r: libc::c_int| match r {
+                -1 => Err(std::io::Error::last_os_error()),
+                _ => Ok(()),
+            };
+            ok(libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET))?;
+            ok(libc::unshare(libc::CLONE_NEWNS))?;
+            let none = std::ptr::null();
+            ok(libc::mount(
+                none,
+                root.as_ptr(),
+                none,
+                libc::MS_REC | libc::MS_PRIVATE,
+                none as _,
+            ))?;
+            for (from, to) in &binds {
+                ok(libc::mount(
+                    from.as_ptr(),
+                    to.as_ptr(),
+                    none,
+                    libc::MS_BIND,
+                    none as _,
+                ))?;
+            }
+            ok(libc::setgroups(0, std::ptr::null()))?;
+            ok(libc::setresgid(uid, uid, uid))?;
+            ok(libc::setresuid(uid, uid, uid))
+        });
+    }
+    cmd.spawn().expect("spawn")
 }
 
 /// The lines of /proc/PID/status that say who a process is and what it may do.
