@@ -36,6 +36,10 @@ pub enum Command {
     Version,
     Run(IfName),
     Check(IfName),
+    /// `vnet-ifup --network-up BRIDGE`: set a `[network]` up, no VM needed.
+    NetworkUp(IfName),
+    /// `vnet-ifup --network-down BRIDGE`: remove what vnet made for it.
+    NetworkDown(IfName),
 }
 
 /// The environment variables we read, taken once at start.
@@ -113,6 +117,14 @@ fn run(tool: Tool, args: &[OsString], env: &Env, caller: Option<&Caller>) -> Res
             }
             result
         }
+        Command::NetworkUp(bridge) => {
+            print(&ifup::network_up(&bridge, env, caller)?);
+            Ok(())
+        }
+        Command::NetworkDown(bridge) => {
+            print(&ifup::network_down(&bridge, caller)?);
+            Ok(())
+        }
         Command::Check(tap) => {
             let mut out = String::new();
             let result = match tool {
@@ -134,9 +146,11 @@ fn attach(
     caller: Option<&Caller>,
 ) -> (Result<(), Error>, Option<String>, &'static str) {
     match ifup::settings(tap, env, caller) {
-        Ok((_, settings)) => {
+        Ok((config, settings)) => {
             let bridge = settings.bridge.value.to_string();
-            (ifup::run(tap, &settings, caller), Some(bridge), "attached")
+            let result = ifup::network(tap, &config, &settings, caller)
+                .and_then(|()| ifup::run(tap, &settings, caller));
+            (result, Some(bridge), "attached")
         }
         Err(e) => {
             let bridge = e.bridge().map(str::to_owned);
@@ -153,9 +167,20 @@ pub fn parse_args(tool: Tool, args: &[OsString]) -> Result<Command, Error> {
     };
     let args: Vec<&OsStr> = args.iter().map(OsString::as_os_str).collect();
     let known = ["--help", "-h", "--version", "-V", "--check", "--"];
+    let network = ["--network-up", "--network-down"];
     let unknown_option = |a: &OsStr| {
-        a.to_str()
-            .is_some_and(|s| s.starts_with('-') && !known.contains(&s))
+        a.to_str().is_some_and(|s| {
+            s.starts_with('-')
+                && !known.contains(&s)
+                && !(tool == Tool::Ifup && network.contains(&s))
+        })
+    };
+    let bridge = |arg: &OsStr| {
+        IfName::from_os(arg).map_err(|reason| Error::Name {
+            what: "bridge",
+            name: arg.to_string_lossy().into_owned(),
+            reason,
+        })
     };
     match args.as_slice() {
         [] => Err(usage("missing the TAP argument".into())),
@@ -163,6 +188,9 @@ pub fn parse_args(tool: Tool, args: &[OsString]) -> Result<Command, Error> {
         [a] if *a == "--help" || *a == "-h" => Ok(Command::Help),
         [a] if *a == "--version" || *a == "-V" => Ok(Command::Version),
         [a] if *a == "--check" || *a == "--" => Err(usage(format!("{a:?} needs a TAP"))),
+        [a] if network.iter().any(|n| a == n) => Err(usage(format!("{a:?} needs a BRIDGE"))),
+        [a, br] if *a == "--network-up" => bridge(br).map(Command::NetworkUp),
+        [a, br] if *a == "--network-down" => bridge(br).map(Command::NetworkDown),
         [a, tap] if *a == "--check" => tap_name(tap).map(Command::Check),
         [a, tap] if *a == "--" => tap_name(tap).map(Command::Run),
         [tap] => tap_name(tap).map(Command::Run),
@@ -242,15 +270,25 @@ fn help(tool: Tool) -> String {
 
 usage: {name} TAP            QEMU runs this as its {script}
        {name} --check TAP    show what would be done and why; change nothing
-       {name} --help | --version
+{network}       {name} --help | --version
 
-files:        /etc/vnet/vnet.conf (bridge, mtu, mac, port policy; [match GLOB] sections)
+files:        /etc/vnet/vnet.conf (bridge, mtu, mac, port policy; [match GLOB] sections;
+              [network BRIDGE] sections); /run/vnet/ (networks' locks, records, dnsmasq)
 environment:  VNET_CONFIG=PATH  read another configuration file
               VNET_BRIDGE=NAME  use this bridge (beats the configuration)
               VNET_LOG=info|debug  say more on stderr
+              VNET_RUNTIME_DIR=DIR  use DIR instead of /run/vnet (not as a privileged helper)
 exit status:  0 done; 1 failed or refused; 2 bad usage, name or configuration
 ",
         version = env!("CARGO_PKG_VERSION"),
+        network = if tool == Tool::Ifup {
+            "       vnet-ifup --network-up BRIDGE    as root: set up BRIDGE's [network] section
+                                        (bridge, address, forwarding, nftables, dnsmasq)
+       vnet-ifup --network-down BRIDGE  as root: remove what vnet made for it
+"
+        } else {
+            ""
+        },
         script = if tool == Tool::Ifup {
             "script="
         } else {

@@ -7,6 +7,7 @@
 use crate::config::ConfigError;
 use crate::name::NameError;
 use crate::netlink::NetlinkError;
+use crate::network::NetError;
 use crate::policy::Refusal;
 
 /// Exit status 1: the operation failed or was refused.
@@ -34,6 +35,13 @@ pub enum Error {
     },
     #[error("cannot detach {tap}: {reason}")]
     Detach { tap: String, reason: Box<Failure> },
+    /// `vnet-ifup --network-up|--network-down BRIDGE`.
+    #[error("cannot {verb} network {bridge}: {reason}")]
+    Network {
+        verb: &'static str,
+        bridge: String,
+        reason: Box<NetError>,
+    },
 }
 
 /// What went wrong while attaching or detaching.
@@ -58,6 +66,10 @@ pub enum Failure {
     },
     #[error("{}", join(.0))]
     Several(Vec<Failure>),
+    /// The bridge's `[network]` could not be set up, or (for a privileged
+    /// helper) is not set up.
+    #[error("network {bridge}: {err}")]
+    Network { bridge: String, err: Box<NetError> },
 }
 
 impl Failure {
@@ -100,7 +112,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage { .. } | Error::Name { .. } | Error::Config(_) => EXIT_USAGE,
-            Error::Attach { .. } | Error::Detach { .. } => EXIT_FAILED,
+            Error::Attach { .. } | Error::Detach { .. } | Error::Network { .. } => EXIT_FAILED,
         }
     }
 }

@@ -11,6 +11,10 @@ use crate::netlink::{format_mac, Link, Netlink};
 use crate::policy::{self, Action, AttachPlan, Caller, Refusal};
 use nix::errno::Errno;
 
+#[path = "ifup_network.rs"]
+mod network;
+pub use network::{network, network_down, network_up};
+
 /// What ifup found and decided; `--check` prints it, `run` carries it out.
 pub struct Attach {
     pub tap: Link,
@@ -64,17 +68,7 @@ pub fn settings(
     env: &Env,
     caller: Option<&Caller>,
 ) -> Result<(Config, Resolved), Error> {
-    let source = match (caller, &env.config) {
-        (Some(_), config) => {
-            if config.is_some() {
-                warn!("VNET_CONFIG is ignored: vnet runs as a privileged helper");
-            }
-            Source::Trusted
-        }
-        (None, Some(path)) => Source::Named(path),
-        (None, None) => Source::Default,
-    };
-    let config = Config::load(source).map_err(Error::Config)?;
+    let config = load(env, caller)?;
     let bridge = match &env.bridge {
         Some(raw) => Some(IfName::from_os(raw).map_err(|reason| Error::Name {
             what: "VNET_BRIDGE bridge",
@@ -95,6 +89,21 @@ pub fn settings(
         .map_err(|r| Error::attach(tap, bridge, Failure::Refused(r)))?;
     }
     Ok((config, resolved))
+}
+
+/// Loads the configuration: root's own file for a privileged helper.
+pub(crate) fn load(env: &Env, caller: Option<&Caller>) -> Result<Config, Error> {
+    let source = match (caller, &env.config) {
+        (Some(_), config) => {
+            if config.is_some() {
+                warn!("VNET_CONFIG is ignored: vnet runs as a privileged helper");
+            }
+            Source::Trusted
+        }
+        (None, Some(path)) => Source::Named(path),
+        (None, None) => Source::Default,
+    };
+    Config::load(source).map_err(Error::Config)
 }
 
 /// Attaches `tap` as `settings` say, undoing this run's changes if a step fails.

@@ -25,4 +25,5 @@ pub mod ifdown;
 pub mod ifup;
 pub mod name;
 pub mod netlink;
+pub mod network;
 pub mod policy;

@@ -203,6 +203,17 @@ impl Netlink {
             .map(|_| ())
     }
 
+    /// Deletes the interface `index` (a bridge vnet made for a network).
+    pub fn delete_link(&mut self, index: u32) -> Result<(), NetlinkError> {
+        debug!("request: delete link index {index}");
+        let msg = IfinfomsgBuilder::default()
+            .ifi_family(RtAddrFamily::Unspecified)
+            .ifi_index(index as i32)
+            .build()
+            .map_err(protocol)?;
+        self.request(Rtm::Dellink, NlmF::empty(), msg).map(|_| ())
+    }
+
     fn bridge_request(
         &mut self,
         ty: Rtm,

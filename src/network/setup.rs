@@ -1,0 +1,312 @@
+//! Making a network whole (root only, under its lock), checking it (what a
+//! privileged helper may do), and tearing down what vnet made.
+
+use std::fs;
+
+use log::info;
+use nix::errno::Errno;
+
+use super::look::{chain_names, look, Found, IPV4_FORWARD, IPV6_FORWARD};
+use super::runtime::{remove, Made, Runtime};
+use super::{dnsmasq, NetError};
+use crate::config::{Forward, Network};
+use crate::name::IfName;
+use crate::netlink::{Address, Netlink, TABLE};
+use crate::policy::network::rules;
+
+/// A change this run made, and how to take it back.
+enum Undo {
+    Bridge(u32),
+    Down(u32),
+    Address(Address),
+    Chains(Vec<String>),
+    Dnsmasq,
+}
+
+/// Makes sure `net` is whole: looks first, and makes only what is missing,
+/// under the network's lock so VMs starting together make it once. If a
+/// step fails, this run's changes are undone. Returns what was made.
+pub fn ensure(net: &Network, runtime: &Runtime) -> Result<Vec<String>, NetError> {
+    let bridge = &net.bridge;
+    let _lock = runtime
+        .lock(bridge)
+        .map_err(NetError::io(&format!("locking {}", runtime.dir.display())))?;
+    let mut nl = Netlink::connect().map_err(NetError::netlink("opening a netlink socket"))?;
+    let found = look(&mut nl, net, runtime)?;
+    if let Some(refusal) = found.refusal(net, |i| name_of(&mut nl, i)) {
+        return Err(refusal);
+    }
+    let items = found.items(net);
+    if items.iter().all(|i| i.present) {
+        return Ok(Vec::new());
+    }
+    // Refuse before changing anything if dnsmasq is needed and missing.
+    let binary = match (net.needs_dnsmasq(), found.dnsmasq) {
+        (true, None) => Some(dnsmasq::find()?),
+        _ => None,
+    };
+    let state = runtime.file(bridge, "state");
+    let mut made = Made::read(&state).map_err(NetError::io("reading vnet's record"))?;
+    let mut undo = Vec::new();
+    let result = make(&mut nl, net, runtime, &found, binary, &mut made, &mut undo);
+    if let Err(first) = result {
+        let failures = undo
+            .into_iter()
+            .rev()
+            .filter_map(|u| take_back(&mut nl, net, runtime, u).err())
+            .map(|e| e.to_string())
+            .collect();
+        return Err(NetError::Undone {
+            first: Box::new(first),
+            undo_failures: failures,
+        });
+    }
+    made.write(&state)
+        .map_err(NetError::io("writing vnet's record"))?;
+    let done: Vec<String> = items
+        .into_iter()
+        .filter(|i| !i.present)
+        .map(|i| i.what)
+        .collect();
+    info!("network {bridge}: made {}", done.join(", "));
+    Ok(done)
+}
+
+fn make(
+    nl: &mut Netlink,
+    net: &Network,
+    runtime: &Runtime,
+    found: &Found,
+    dnsmasq_binary: Option<std::path::PathBuf>,
+    made: &mut Made,
+    undo: &mut Vec<Undo>,
+) -> Result<(), NetError> {
+    let name = &net.bridge;
+    let index = match &found.bridge {
+        Some(link) => {
+            if !link.up {
+                nl.set_up(link.index, true)
+                    .map_err(NetError::netlink(format!("setting {name} up")))?;
+                undo.push(Undo::Down(link.index));
+            }
+            link.index
+        }
+        None => {
+            nl.create_bridge(name, false)
+                .map_err(NetError::netlink(format!("creating bridge {name}")))?;
+            let link = nl.link(name).ok().flatten();
+            let index = link.map_or(0, |l| l.index);
+            undo.push(Undo::Bridge(index));
+            made.bridge = true;
+            index
+        }
+    };
+    let own: Vec<_> = found.own().collect();
+    for cidr in std::iter::once(net.ipv4).chain(net.ipv6) {
+        if own.contains(&cidr) {
+            continue;
+        }
+        let address = Address {
+            index,
+            addr: cidr.addr,
+            prefix: cidr.prefix,
+        };
+        nl.add_address(&address)
+            .map_err(NetError::netlink(format!("adding {cidr} to {name}")))?;
+        undo.push(Undo::Address(address));
+        made.addresses.push(cidr.to_string());
+    }
+    if found.chains.iter().any(|(_, exists)| !exists) {
+        let mut nft = Netlink::netfilter().map_err(NetError::nft("opening a netfilter socket"))?;
+        let stale: Vec<&str> = found
+            .chains
+            .iter()
+            .filter(|c| c.1)
+            .map(|c| c.0.as_str())
+            .collect();
+        if !stale.is_empty() {
+            nft.nft_delete_chains(&stale)
+                .map_err(NetError::nft("replacing a partial rule set"))?;
+        }
+        let (chains, rules) = rules(net);
+        nft.nft_add(&chains, &rules).map_err(NetError::nft(format!(
+            "adding {name}'s rules to table inet {TABLE}"
+        )))?;
+        undo.push(Undo::Chains(chains.into_iter().map(|c| c.name).collect()));
+    }
+    if let Some(binary) = dnsmasq_binary {
+        dnsmasq::start(&binary, net, runtime)?;
+        undo.push(Undo::Dnsmasq);
+    }
+    // Last, since it is never undone (libvirt never resets it either):
+    // other networks and the administrator may rely on it by now.
+    if net.forward != Forward::None {
+        if !found.ipv4_forward {
+            write_switch(IPV4_FORWARD)?;
+        }
+        if net.ipv6.is_some() && !found.ipv6_forward {
+            write_switch(IPV6_FORWARD)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_switch(path: &str) -> Result<(), NetError> {
+    fs::write(path, "1").map_err(NetError::io(&format!("writing 1 to {path}")))
+}
+
+fn take_back(
+    nl: &mut Netlink,
+    net: &Network,
+    runtime: &Runtime,
+    undo: Undo,
+) -> Result<(), NetError> {
+    match undo {
+        Undo::Bridge(index) => nl
+            .delete_link(index)
+            .map_err(NetError::netlink(format!("deleting bridge {}", net.bridge))),
+        Undo::Down(index) => nl
+            .set_up(index, false)
+            .map_err(NetError::netlink(format!("setting {} down", net.bridge))),
+        Undo::Address(a) => nl.del_address(&a).map_err(NetError::netlink(format!(
+            "removing {}/{}",
+            a.addr, a.prefix
+        ))),
+        Undo::Chains(chains) => {
+            let mut nft =
+                Netlink::netfilter().map_err(NetError::nft("opening a netfilter socket"))?;
+            let names: Vec<&str> = chains.iter().map(String::as_str).collect();
+            nft.nft_delete_chains(&names)
+                .map_err(NetError::nft("deleting the chains"))?;
+            delete_empty_table(&mut nft)
+        }
+        Undo::Dnsmasq => dnsmasq::stop(runtime, &net.bridge).map(|_| ()),
+    }
+}
+
+/// A privileged helper's check: the network must be whole already.
+pub fn verify(net: &Network, runtime: &Runtime) -> Result<(), NetError> {
+    let mut nl = Netlink::connect().map_err(NetError::netlink("opening a netlink socket"))?;
+    let found = look(&mut nl, net, runtime)?;
+    let missing: Vec<String> = found
+        .items(net)
+        .into_iter()
+        .filter(|i| !i.present)
+        .map(|i| i.what)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(NetError::NotSetUp {
+        bridge: net.bridge.to_string(),
+        missing: format!("missing: {}", missing.join(", ")),
+    })
+}
+
+/// Removes what vnet made for `bridge`'s network and nothing else: its
+/// dnsmasq, its chains (and the table once it is empty), the addresses
+/// and the bridge its record names. Does every step it can.
+pub fn teardown(bridge: &IfName, runtime: &Runtime) -> Result<Vec<String>, NetError> {
+    let _lock = runtime
+        .lock(bridge)
+        .map_err(NetError::io(&format!("locking {}", runtime.dir.display())))?;
+    let mut done = Vec::new();
+    let mut errors = Vec::new();
+    match dnsmasq::stop(runtime, bridge) {
+        Ok(true) => done.push("stopped dnsmasq".to_owned()),
+        Ok(false) => {}
+        Err(e) => errors.push(e),
+    }
+    match Netlink::netfilter().map_err(NetError::nft("opening a netfilter socket")) {
+        Ok(mut nft) => {
+            let mut ours = Vec::new();
+            for chain in chain_names(bridge.as_str()) {
+                match nft.nft_chain_exists(&chain) {
+                    Ok(true) => ours.push(chain),
+                    Ok(false) => {}
+                    Err(e) => errors.push(NetError::nft(format!("looking up chain {chain}"))(e)),
+                }
+            }
+            if !ours.is_empty() {
+                let names: Vec<&str> = ours.iter().map(String::as_str).collect();
+                match nft.nft_delete_chains(&names) {
+                    Ok(()) => done.push(format!("deleted chains {}", names.join(", "))),
+                    Err(e) => errors.push(NetError::nft("deleting the chains")(e)),
+                }
+            }
+            if let Err(e) = delete_empty_table(&mut nft) {
+                errors.push(e);
+            }
+        }
+        Err(NetError::NoNftables) => {}
+        Err(e) => errors.push(e),
+    }
+    let state = runtime.file(bridge, "state");
+    let made = Made::read(&state).map_err(NetError::io("reading vnet's record"))?;
+    let mut nl = Netlink::connect().map_err(NetError::netlink("opening a netlink socket"))?;
+    let link = nl
+        .link(bridge)
+        .map_err(NetError::netlink(format!("looking up {bridge}")))?;
+    if let Some(link) = link.filter(|l| l.kind.as_deref() == Some("bridge")) {
+        if made.bridge {
+            match nl.delete_link(link.index) {
+                Ok(()) => done.push(format!("deleted bridge {bridge}")),
+                Err(e) => errors.push(NetError::netlink(format!("deleting bridge {bridge}"))(e)),
+            }
+        } else {
+            remove_addresses(&mut nl, link.index, &made, &mut done, &mut errors);
+        }
+    }
+    for suffix in ["state", "dnsmasq.pid", "leases"] {
+        if let Err(e) = remove(&runtime.file(bridge, suffix)) {
+            errors.push(NetError::io("removing vnet's files")(e));
+        }
+    }
+    match errors.len() {
+        0 => Ok(done),
+        1 => Err(errors.remove(0)),
+        _ => Err(NetError::Several(errors)),
+    }
+}
+
+fn remove_addresses(
+    nl: &mut Netlink,
+    index: u32,
+    made: &Made,
+    done: &mut Vec<String>,
+    errors: &mut Vec<NetError>,
+) {
+    let present = match nl.addresses(Some(index)) {
+        Ok(all) => all,
+        Err(e) => return errors.push(NetError::netlink("listing the bridge's addresses")(e)),
+    };
+    for a in present {
+        let text = format!("{}/{}", a.addr, a.prefix);
+        if !made.addresses.contains(&text) {
+            continue;
+        }
+        match nl.del_address(&a) {
+            Ok(()) => done.push(format!("removed {text}")),
+            Err(e) if e.errno() == Some(Errno::EADDRNOTAVAIL) => {}
+            Err(e) => errors.push(NetError::netlink(format!("removing {text}"))(e)),
+        }
+    }
+}
+
+/// Deletes vnet's table once no network has chains in it.
+fn delete_empty_table(nft: &mut Netlink) -> Result<(), NetError> {
+    match nft.nft_table_chains() {
+        Ok(Some(0)) => nft
+            .nft_delete_table()
+            .map_err(NetError::nft("deleting table inet vnet")),
+        Ok(_) => Ok(()),
+        Err(e) => Err(NetError::nft("looking up table inet vnet")(e)),
+    }
+}
+
+fn name_of(nl: &mut Netlink, index: u32) -> String {
+    match nl.link_by_index(index) {
+        Ok(Some(link)) => link.name,
+        _ => format!("the interface with index {index}"),
+    }
+}
