@@ -12,6 +12,7 @@ use crate::ifdown;
 use crate::ifup::{self, Attach};
 use crate::name::IfName;
 use crate::netlink::Netlink;
+use crate::network::{self, Runtime};
 use crate::policy::Action;
 use crate::policy::Caller;
 
@@ -38,6 +39,17 @@ pub fn ifup(
     for (key, value, origin) in settings.rows() {
         let _ = writeln!(out, "{key:<W$}{value:<10} ({origin})");
     }
+    let network = config.network(bridge);
+    if let Some(net) = network {
+        let runtime = Runtime::new(caller.is_some());
+        network::report(net, &runtime, caller.is_some(), W, out).map_err(|err| {
+            let bridge = bridge.to_string();
+            fail(Failure::Network {
+                bridge,
+                err: Box::new(err),
+            })
+        })?;
+    }
     let mut nl = Netlink::connect().map_err(|e| fail(Failure::Socket(e)))?;
     match ifup::prepare(&mut nl, tap, settings, false, caller) {
         Ok(Attach { plan, .. }) => {
@@ -56,7 +68,7 @@ pub fn ifup(
                     Err(Failure::Missing { .. }) => true,
                     Err(other) => return Err(fail(other)),
                 };
-            if bridge_missing && !settings.create_bridge.value {
+            if bridge_missing && !settings.create_bridge.value && network.is_none() {
                 let name = bridge.to_string();
                 return Err(fail(Failure::Missing {
                     role: "bridge",
@@ -68,6 +80,7 @@ pub fn ifup(
                 _ => "is a tap",
             };
             let bridge_state = match bridge_missing {
+                true if network.is_some() => "will be created ([network])",
                 true => "will be created (create-bridge = yes)",
                 false => "exists",
             };

@@ -11,6 +11,7 @@
 
 pub mod dnsmasq;
 pub mod look;
+pub mod report;
 pub mod runtime;
 pub mod setup;
 
@@ -19,6 +20,7 @@ use std::io;
 use crate::netlink::NetlinkError;
 
 pub use look::{look, Found, Item};
+pub use report::report;
 pub use runtime::Runtime;
 pub use setup::{ensure, teardown, verify};
 

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod guest;
+pub mod network;
 pub mod qemu;
 pub mod qmp;
 pub mod tapfd;
