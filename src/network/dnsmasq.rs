@@ -112,13 +112,20 @@ pub fn start(binary: &Path, net: &Network, runtime: &Runtime) -> Result<(), NetE
 }
 
 /// The pid of the dnsmasq vnet started for this network, if it runs:
-/// the pid file names a live process whose command line names that file.
+/// the pid file names a live process whose command line names a pid file
+/// of that name and the bridge (the directory may be seen through another
+/// mount, as a privileged helper's tests do).
 pub fn running(runtime: &Runtime, bridge: &IfName) -> Option<i32> {
     let pid_file = runtime.file(bridge, "dnsmasq.pid");
     let pid: i32 = fs::read_to_string(&pid_file).ok()?.trim().parse().ok()?;
     let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-    let want = format!("--pid-file={}", pid_file.display());
-    let ours = cmdline.split(|&b| b == 0).any(|arg| arg == want.as_bytes());
+    let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+    let name = format!("/{bridge}.dnsmasq.pid");
+    let interface = format!("--interface={bridge}");
+    let ours = args
+        .iter()
+        .any(|a| a.starts_with(b"--pid-file=") && a.ends_with(name.as_bytes()))
+        && args.contains(&interface.as_bytes());
     let zombie = fs::read_to_string(format!("/proc/{pid}/stat"))
         .map(|s| {
             s.rsplit_once(')')

@@ -54,8 +54,8 @@ pub enum NetError {
     #[error("{name} is {what}, not a bridge")]
     NotABridge { name: String, what: String },
     #[error(
-        "network {bridge} is not set up ({missing}): as root, run \
-         \"vnet-ifup --network-up {bridge}\""
+        "not set up yet ({missing}), and a privileged helper never sets networks up: as \
+         root, run \"vnet-ifup --network-up {bridge}\""
     )]
     NotSetUp { bridge: String, missing: String },
     #[error(
