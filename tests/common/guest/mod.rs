@@ -3,8 +3,8 @@
 //! setpriv, our binaries and the suites' test executables; init.sh runs
 //! the suites there and reports one line per suite on the serial console.
 
-mod cpio;
-mod kmod;
+pub mod cpio;
+pub mod kmod;
 mod qemu;
 mod report;
 
