@@ -117,14 +117,20 @@ fn run(tool: Tool, args: &[OsString], env: &Env, caller: Option<&Caller>) -> Res
             }
             result
         }
-        Command::NetworkUp(bridge) => {
+        // parse_args gives these to vnet-ifup only; saying so here lets
+        // vnet-ifdown's build leave the network code out.
+        Command::NetworkUp(bridge) if tool == Tool::Ifup => {
             print(&ifup::network_up(&bridge, env, caller)?);
             Ok(())
         }
-        Command::NetworkDown(bridge) => {
+        Command::NetworkDown(bridge) if tool == Tool::Ifup => {
             print(&ifup::network_down(&bridge, caller)?);
             Ok(())
         }
+        Command::NetworkUp(_) | Command::NetworkDown(_) => Err(Error::Usage {
+            tool: tool.name(),
+            problem: "networks are set up and down by vnet-ifup".into(),
+        }),
         Command::Check(tap) => {
             let mut out = String::new();
             let result = match tool {

@@ -7,10 +7,10 @@ use std::fs;
 use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::runtime::Runtime;
+use super::spawn;
 use super::NetError;
 use crate::config::Network;
 use crate::name::IfName;
@@ -64,24 +64,19 @@ pub fn args(net: &Network, runtime: &Runtime) -> Vec<String> {
 /// Starts dnsmasq, which forks, binds and exits 0 once its daemon runs;
 /// a non-zero exit comes with its own message on stderr.
 pub fn start(binary: &Path, net: &Network, runtime: &Runtime) -> Result<(), NetError> {
-    let (read, write) =
-        nix::unistd::pipe().map_err(|e| NetError::io("making a pipe for dnsmasq")(e.into()))?;
-    let mut read = fs::File::from(read);
-    let mut child = Command::new(binary)
-        .args(args(net, runtime))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(write)
-        .spawn()
-        .map_err(NetError::io("starting dnsmasq"))?;
+    let mut child =
+        spawn::spawn(binary, &args(net, runtime)).map_err(NetError::io("starting dnsmasq"))?;
     let start = Instant::now();
     let status = loop {
-        match child.try_wait() {
+        match spawn::try_wait(child.pid) {
             Ok(Some(status)) => break status,
             Ok(None) if start.elapsed() < WAIT => std::thread::sleep(Duration::from_millis(2)),
             Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
+                // SAFETY: kill and waitpid on our own child.
+                unsafe {
+                    libc::kill(child.pid, libc::SIGKILL);
+                    libc::waitpid(child.pid, std::ptr::null_mut(), 0);
+                }
                 return Err(NetError::Dnsmasq(
                     "it did not finish starting within 10 seconds".into(),
                 ));
@@ -89,9 +84,10 @@ pub fn start(binary: &Path, net: &Network, runtime: &Runtime) -> Result<(), NetE
             Err(e) => return Err(NetError::io("waiting for dnsmasq")(e)),
         }
     };
-    if status.success() {
+    if status == 0 {
         return Ok(());
     }
+    let read = &mut child.stderr;
     // The daemon, if any, has stderr on /dev/null: what is in the pipe
     // is all there is, so read it without waiting for an end.
     // SAFETY: fcntl on the pipe's read end, which we own.
@@ -105,6 +101,7 @@ pub fn start(binary: &Path, net: &Network, runtime: &Runtime) -> Result<(), NetE
         .find(|l| !l.is_empty())
         .unwrap_or("");
     let line = line.strip_prefix("dnsmasq: ").unwrap_or(line);
+    let status = spawn::describe(status);
     Err(NetError::Dnsmasq(format!(
         "{} ({status})",
         line.escape_debug()

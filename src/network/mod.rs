@@ -14,6 +14,7 @@ pub mod look;
 pub mod report;
 pub mod runtime;
 pub mod setup;
+mod spawn;
 
 use std::io;
 
