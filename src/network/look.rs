@@ -35,15 +35,26 @@ pub struct Item {
     pub present: bool,
 }
 
-/// Looks everything up; changes nothing.
-pub fn look(nl: &mut Netlink, net: &Network, runtime: &Runtime) -> Result<Found, NetError> {
+/// Looks everything up; changes nothing. With `every_address`, the
+/// addresses of every interface (to find a clash, before making
+/// something), else the bridge's only: a network already whole costs an
+/// attach a few lookups, not a dump of the host.
+pub fn look(
+    nl: &mut Netlink,
+    net: &Network,
+    runtime: &Runtime,
+    every_address: bool,
+) -> Result<Found, NetError> {
     let bridge = nl.link(&net.bridge).map_err(NetError::netlink(format!(
         "looking up bridge {}",
         net.bridge
     )))?;
-    let addresses = nl
-        .addresses(None)
-        .map_err(NetError::netlink("listing the host's addresses"))?;
+    let addresses = match (&bridge, every_address) {
+        (_, true) => nl.addresses(None),
+        (Some(link), false) => nl.addresses(Some(link.index)),
+        (None, false) => Ok(Vec::new()),
+    }
+    .map_err(NetError::netlink("listing addresses"))?;
     let (wanted, _) = rules(net);
     let mut chains = Vec::new();
     if !wanted.is_empty() {
@@ -60,13 +71,14 @@ pub fn look(nl: &mut Netlink, net: &Network, runtime: &Runtime) -> Result<Found,
         }
     }
     let switch = |path: &str| fs::read_to_string(path).is_ok_and(|v| v.trim() == "1");
+    let routed = net.forward != Forward::None;
     Ok(Found {
         bridge,
         addresses,
         chains,
         dnsmasq: dnsmasq::running(runtime, &net.bridge),
-        ipv4_forward: switch(IPV4_FORWARD),
-        ipv6_forward: switch(IPV6_FORWARD),
+        ipv4_forward: routed && switch(IPV4_FORWARD),
+        ipv6_forward: routed && net.ipv6.is_some() && switch(IPV6_FORWARD),
     })
 }
 

@@ -33,7 +33,7 @@ pub fn report(
     }
     let _ = writeln!(out, "{:<w$}{summary}", "network");
     let mut nl = Netlink::connect().map_err(NetError::netlink("opening a netlink socket"))?;
-    let found = look(&mut nl, net, runtime)?;
+    let found = look(&mut nl, net, runtime, true)?;
     if let Some(refusal) = found.refusal(net, |i| format!("the interface with index {i}")) {
         return Err(refusal);
     }

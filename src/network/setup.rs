@@ -28,11 +28,19 @@ enum Undo {
 /// step fails, this run's changes are undone. Returns what was made.
 pub fn ensure(net: &Network, runtime: &Runtime) -> Result<Vec<String>, NetError> {
     let bridge = &net.bridge;
+    let mut nl = Netlink::connect().map_err(NetError::netlink("opening a netlink socket"))?;
+    // A whole network is the common case (every VM after the first): a
+    // look without the lock settles it, since looking changes nothing.
+    let quick = look(&mut nl, net, runtime, false)?;
+    if quick.refusal(net, |i| name_of(&mut nl, i)).is_none()
+        && quick.items(net).iter().all(|i| i.present)
+    {
+        return Ok(Vec::new());
+    }
     let _lock = runtime
         .lock(bridge)
         .map_err(NetError::io(&format!("locking {}", runtime.dir.display())))?;
-    let mut nl = Netlink::connect().map_err(NetError::netlink("opening a netlink socket"))?;
-    let found = look(&mut nl, net, runtime)?;
+    let found = look(&mut nl, net, runtime, true)?;
     if let Some(refusal) = found.refusal(net, |i| name_of(&mut nl, i)) {
         return Err(refusal);
     }
@@ -187,7 +195,7 @@ fn take_back(
 /// A privileged helper's check: the network must be whole already.
 pub fn verify(net: &Network, runtime: &Runtime) -> Result<(), NetError> {
     let mut nl = Netlink::connect().map_err(NetError::netlink("opening a netlink socket"))?;
-    let found = look(&mut nl, net, runtime)?;
+    let found = look(&mut nl, net, runtime, false)?;
     let missing: Vec<String> = found
         .items(net)
         .into_iter()
