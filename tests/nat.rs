@@ -100,7 +100,7 @@ struct Guest {
 }
 
 impl Guest {
-    fn start(net: &Net, kernel: &Kernel, initrd: &Path, n: u8) -> Guest {
+    fn start(net: &Net, kernel: &Kernel, initrd: &Path, n: u8, nic: bool) -> Guest {
         let console = net.ns.path(&format!("console{n}.log"));
         let qemu_log = File::create(console.with_extension("qemu")).expect("log");
         // TCG: nested KVM here accepts a VM and then fails on an MSR (see
@@ -130,13 +130,14 @@ impl Guest {
             .arg(&kernel.vmlinuz)
             .arg("-initrd")
             .arg(initrd)
-            .args(["-netdev", &netdev, "-device"])
-            .arg(format!(
-                "virtio-net-pci,netdev=n0,mac=52:54:00:77:00:{n:02x},romfile="
-            ))
             .stdin(Stdio::null())
             .stdout(qemu_log.try_clone().expect("dup"))
             .stderr(qemu_log);
+        if nic {
+            cmd.args(["-netdev", &netdev, "-device"]).arg(format!(
+                "virtio-net-pci,netdev=n0,mac=52:54:00:77:00:{n:02x},romfile="
+            ));
+        }
         Guest {
             qemu: cmd.spawn().expect("start QEMU"),
             console,
@@ -247,8 +248,8 @@ fn two_guests_get_dhcp_and_reach_the_outside_through_nat() {
     let outside = internet(&net, false);
     let initrd = initramfs(&net, &kernel, Some(("10.77.0.100", "10.77.0.101")));
     let mut guests = vec![
-        Guest::start(&net, &kernel, &initrd, 1),
-        Guest::start(&net, &kernel, &initrd, 2),
+        Guest::start(&net, &kernel, &initrd, 1, true),
+        Guest::start(&net, &kernel, &initrd, 2, true),
     ];
     wait_done(&mut guests);
     let log = transcript(&guests);
@@ -287,7 +288,7 @@ fn a_routed_guest_reaches_the_outside_with_its_own_address() {
     };
     let outside = internet(&net, true);
     let initrd = initramfs(&net, &kernel, None);
-    let mut guests = vec![Guest::start(&net, &kernel, &initrd, 1)];
+    let mut guests = vec![Guest::start(&net, &kernel, &initrd, 1, true)];
     wait_done(&mut guests);
     let log = transcript(&guests);
     assert_eq!(
@@ -301,4 +302,53 @@ fn a_routed_guest_reaches_the_outside_with_its_own_address() {
         guest >= 3,
         "the outside saw {guest} pings from the guest:\n{log}"
     );
+}
+
+/// A kernel without nf_tables (Debian's, with the module never loaded):
+/// refused with its own sentence, changing nothing, both without
+/// nfnetlink and with nfnetlink but no nf_tables.
+#[test]
+fn a_kernel_without_nf_tables_is_refused() {
+    let Some(net) = Net::new("") else { return };
+    let Some(kernel) = prerequisites() else {
+        return;
+    };
+    let mut img = Initramfs::default();
+    img.file("/init", 0o755, include_bytes!("noft_guest.sh").to_vec());
+    img.mirror(Path::new("/bin/busybox"));
+    for dir in ["/proc", "/sys", "/dev", "/tmp", "/vnet/bin"] {
+        img.dir(dir);
+    }
+    img.char_dev("/dev/console", 5, 1);
+    img.copy("/vnet/vnet-ifup", Path::new(&*IFUP));
+    let config = "[network nat0]\naddress = 10.77.0.1/24\nforward = nat\n";
+    img.file("/vnet/vnet.conf", 0o644, config.as_bytes().to_vec());
+    let modules = kmod::resolve(&kernel.modules, &["bridge"]).expect("modules");
+    let nfnetlink = kmod::resolve(&kernel.modules, &["nfnetlink"]).expect("modules");
+    let mut names = Vec::new();
+    for (name, ko) in modules {
+        img.file(&format!("/vnet/modules/{name}.ko"), 0o644, ko);
+        names.push(name);
+    }
+    for (name, ko) in nfnetlink {
+        img.file(&format!("/vnet/modules/{name}.ko"), 0o644, ko);
+    }
+    img.file(
+        "/vnet/env",
+        0o644,
+        format!("MODULES='{}'\n", names.join(" ")).into_bytes(),
+    );
+    let initrd = net.ns.path("noft.cpio");
+    std::fs::write(&initrd, img.to_cpio()).expect("write initramfs");
+    let mut guests = vec![Guest::start(&net, &kernel, &initrd, 9, false)];
+    wait_done(&mut guests);
+    let log = transcript(&guests);
+    let sentence = "vnet-ifup: cannot set up network nat0: this kernel has no nf_tables \
+                    (CONFIG_NF_TABLES, module nf_tables), which forward = nat and forward = route need";
+    for n in ["1", "2"] {
+        let line = |key: &str| guests[0].report(&format!("{key} {n}")).unwrap_or_default();
+        assert_eq!(line("STATUS"), "1", "run {n}:\n{log}");
+        assert_eq!(line("ERR"), sentence, "run {n}:\n{log}");
+        assert_eq!(line("SAME"), "yes", "run {n} changed the guest:\n{log}");
+    }
 }
