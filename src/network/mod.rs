@@ -3,7 +3,7 @@
 //!
 //! - [`look`]: what exists, found with lookups only; what is missing;
 //! - [`setup`]: making what is missing under the network's lock, undoing
-//!   this run's changes if a step fails; tearing down what vnet made;
+//!   this run's changes if a step fails; [`teardown`]: removing what vnet made;
 //! - [`dnsmasq`], [`runtime`]: the DHCP server; files under `/run/vnet`.
 //!
 //! The state is shared by every VM on the bridge: one VM's failure never
@@ -15,6 +15,7 @@ pub mod report;
 pub mod runtime;
 pub mod setup;
 mod spawn;
+pub mod teardown;
 
 use std::io;
 
@@ -23,7 +24,8 @@ use crate::netlink::NetlinkError;
 pub use look::{look, Found, Item};
 pub use report::report;
 pub use runtime::Runtime;
-pub use setup::{ensure, teardown, verify};
+pub use setup::{ensure, verify};
+pub use teardown::teardown;
 
 /// Why a network could not be set up, checked or torn down.
 #[derive(Debug, thiserror::Error)]
