@@ -5,8 +5,9 @@ use crate::cli::Env;
 use crate::config::{Config, ConfigError, Resolved};
 use crate::error::{Error, Failure};
 use crate::name::IfName;
+use crate::netlink::Netlink;
 use crate::network::{self, NetError, Runtime};
-use crate::policy::Caller;
+use crate::policy::{self, Caller};
 
 /// Before attaching `tap`: if its bridge has a `[network]` section, root
 /// makes the network whole; a privileged helper only checks that it is.
@@ -20,6 +21,15 @@ pub fn network(
     let Some(net) = config.network(bridge) else {
         return Ok(());
     };
+    // A tap vnet would refuse must not set a network up first.
+    let fail = |reason| Error::attach(tap, bridge, reason);
+    let mut nl = Netlink::connect().map_err(|e| fail(Failure::Socket(e)))?;
+    let link = super::find(&mut nl, "tap", tap).map_err(fail)?;
+    policy::check_tap(&link).map_err(|r| fail(Failure::Refused(r)))?;
+    if let Some(caller) = caller {
+        policy::owns(&link, caller).map_err(|r| fail(Failure::Refused(r)))?;
+    }
+    drop(nl);
     let runtime = Runtime::new(caller.is_some());
     let result = match caller {
         Some(_) => network::verify(net, &runtime),

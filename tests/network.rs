@@ -315,3 +315,23 @@ fn network_commands_are_ifups_alone() {
     assert!(help.contains("vnet-ifup --network-up BRIDGE"), "{help}");
     assert!(help.contains("vnet-ifup --network-down BRIDGE"), "{help}");
 }
+
+/// A tap vnet refuses (here a veth) must not set the network up first.
+#[test]
+fn a_refused_tap_sets_no_network_up() {
+    let Some(net) = Net::new(NAT) else { return };
+    net.ns
+        .ip(&["link", "add", "vm0", "type", "veth", "peer", "name", "vm0p"]);
+    let before = net.snapshot();
+    let run = net.vnet(&["vm0"], &[]);
+    assert_eq!(
+        run.expect(1).one_line(),
+        "vnet-ifup: cannot attach vm0 to bridge nat0: vm0 is a veth device, not a tap"
+    );
+    let run = net.vnet(&["vm9"], &[]);
+    assert_eq!(
+        run.expect(1).one_line(),
+        "vnet-ifup: cannot attach vm9 to bridge nat0: tap vm9 does not exist"
+    );
+    assert_eq!(net.snapshot(), before);
+}
