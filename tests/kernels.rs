@@ -13,13 +13,40 @@ use common::guest::Guest;
 const GUEST: Guest = Guest {
     // The suites the guests run, in this order: each tests/<suite>.rs whose
     // tests need only root, the modules and the programs below.
-    suites: &["attach", "refuse", "select", "ports"],
+    suites: &[
+        "attach",
+        "refuse",
+        "select",
+        "ports",
+        "network",
+        "network_shared",
+    ],
     // Bridges (stp and llc come as dependencies), taps (ports.rs opens
     // /dev/net/tun itself), veth pairs, and the macvlan refuse.rs uses to
     // make the bridge refuse a port.
-    modules: &["bridge", "tun", "veth", "macvlan"],
-    // The oracle, and setpriv for refuse.rs's test without CAP_NET_ADMIN.
-    programs: &["/usr/bin/ip", "/usr/sbin/bridge", "/usr/bin/setpriv"],
+    // network.rs and network_shared.rs: nf_tables with the inet family's
+    // nat chains, masquerade and conntrack state (their dependencies come
+    // along; crc32c_generic is libcrc32c's soft dependency, which no
+    // modinfo names, for nf_conntrack).
+    modules: &[
+        "bridge",
+        "tun",
+        "veth",
+        "macvlan",
+        "crc32c_generic",
+        "nft_chain_nat",
+        "nft_masq",
+        "nft_ct",
+    ],
+    // The oracle, and setpriv for refuse.rs's test without CAP_NET_ADMIN;
+    // nft (the networks' oracle) and the dnsmasq vnet starts.
+    programs: &[
+        "/usr/bin/ip",
+        "/usr/sbin/bridge",
+        "/usr/bin/setpriv",
+        "/usr/sbin/nft",
+        "/usr/sbin/dnsmasq",
+    ],
 };
 
 #[test]

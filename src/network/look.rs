@@ -131,7 +131,7 @@ impl Found {
                     bridge,
                     ours: o.to_string(),
                     theirs: theirs.to_string(),
-                    iface: names(a.index),
+                    iface: names(a.index).escape_debug().to_string(),
                 });
             }
         }
