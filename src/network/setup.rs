@@ -15,7 +15,8 @@ use crate::policy::network::rules;
 
 /// A change this run made, and how to take it back.
 enum Undo {
-    Bridge(u32),
+    /// The bridge this run created, found again by name.
+    Bridge,
     Down(u32),
     Address(Address),
     Chains(Vec<String>),
@@ -55,7 +56,12 @@ pub fn ensure(net: &Network, runtime: &Runtime) -> Result<Vec<String>, NetError>
     let state = runtime.file(bridge, "state");
     let mut made = Made::read(&state).map_err(NetError::io("reading vnet's record"))?;
     let mut undo = Vec::new();
-    let result = make(&mut nl, net, runtime, &found, binary, &mut made, &mut undo);
+    // The record is part of the change: without it, a tear-down could not
+    // know what to remove.
+    let result = make(&mut nl, net, runtime, &found, binary, &mut made, &mut undo).and_then(|()| {
+        made.write(&state)
+            .map_err(NetError::io("writing vnet's record"))
+    });
     if let Err(first) = result {
         let failures = undo
             .into_iter()
@@ -68,8 +74,6 @@ pub fn ensure(net: &Network, runtime: &Runtime) -> Result<Vec<String>, NetError>
             undo_failures: failures,
         });
     }
-    made.write(&state)
-        .map_err(NetError::io("writing vnet's record"))?;
     let done: Vec<String> = items
         .into_iter()
         .filter(|i| !i.present)
@@ -101,11 +105,19 @@ fn make(
         None => {
             nl.create_bridge(name, false)
                 .map_err(NetError::netlink(format!("creating bridge {name}")))?;
-            let link = nl.link(name).ok().flatten();
-            let index = link.map_or(0, |l| l.index);
-            undo.push(Undo::Bridge(index));
+            undo.push(Undo::Bridge);
             made.bridge = true;
-            index
+            let step = format!("looking up the new bridge {name}");
+            match nl.link(name) {
+                Ok(Some(link)) => link.index,
+                Ok(None) => {
+                    return Err(NetError::Io {
+                        step,
+                        err: std::io::ErrorKind::NotFound.into(),
+                    })
+                }
+                Err(e) => return Err(NetError::netlink(step)(e)),
+            }
         }
     };
     let own: Vec<_> = found.own().collect();
@@ -169,9 +181,14 @@ fn take_back(
     undo: Undo,
 ) -> Result<(), NetError> {
     match undo {
-        Undo::Bridge(index) => nl
-            .delete_link(index)
-            .map_err(NetError::netlink(format!("deleting bridge {}", net.bridge))),
+        Undo::Bridge => {
+            let step = format!("deleting bridge {}", net.bridge);
+            match nl.link(&net.bridge) {
+                Ok(Some(link)) => nl.delete_link(link.index).map_err(NetError::netlink(step)),
+                Ok(None) => Ok(()),
+                Err(e) => Err(NetError::netlink(step)(e)),
+            }
+        }
         Undo::Down(index) => nl
             .set_up(index, false)
             .map_err(NetError::netlink(format!("setting {} down", net.bridge))),
