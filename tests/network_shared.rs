@@ -97,3 +97,22 @@ fn an_administrators_bridge_outlives_the_network() {
     net.vnet(&["--network-down", "nat0"], &[]).expect(0);
     assert!(v4(&net).contains("10.77.0.1/24"));
 }
+
+/// `forward = none`: a host address and DHCP, no rules, no forwarding.
+#[test]
+fn an_isolated_network_has_no_rules_and_no_forwarding() {
+    let config = "[network iso0]\naddress = 10.79.0.1/24\nforward = none\n\
+                  dhcp-range = 10.79.0.10 10.79.0.20\n";
+    let Some(net) = Net::new(config) else { return };
+    net.vnet(&["--network-up", "iso0"], &[]).expect(0);
+    assert!(!net.has_vnet_table());
+    assert_eq!(net.sysctl("net/ipv4/ip_forward"), "0");
+    assert_eq!(net.dnsmasqs().len(), 1);
+    let v4 = net.ns.ip(&["-4", "-o", "addr", "show", "dev", "iso0"]);
+    assert!(v4.contains("10.79.0.1/24"), "{v4}");
+    let down = net.vnet(&["--network-down", "iso0"], &[]);
+    assert_eq!(
+        down.expect(0).stdout,
+        "network iso0: stopped dnsmasq, deleted bridge iso0\n"
+    );
+}
