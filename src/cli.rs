@@ -154,8 +154,10 @@ fn attach(
     match ifup::settings(tap, env, caller) {
         Ok((config, settings)) => {
             let bridge = settings.bridge.value.to_string();
-            let result = ifup::network(tap, &config, &settings, caller)
-                .and_then(|()| ifup::run(tap, &settings, caller));
+            let result = ifup::network(tap, &config, &settings, caller).and_then(|nl| match nl {
+                Some(mut nl) => ifup::run_with(&mut nl, tap, &settings, caller),
+                None => ifup::run(tap, &settings, caller),
+            });
             (result, Some(bridge), "attached")
         }
         Err(e) => {

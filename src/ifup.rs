@@ -109,11 +109,22 @@ pub(crate) fn load(env: &Env, caller: Option<&Caller>) -> Result<Config, Error> 
 /// Attaches `tap` as `settings` say, undoing this run's changes if a step fails.
 pub fn run(tap: &IfName, settings: &Resolved, caller: Option<&Caller>) -> Result<(), Error> {
     let bridge = &settings.bridge.value;
+    let mut nl = Netlink::connect().map_err(|e| Error::attach(tap, bridge, Failure::Socket(e)))?;
+    run_with(&mut nl, tap, settings, caller)
+}
+
+/// [`run`] on a socket already open (the one a `[network]` check used).
+pub fn run_with(
+    nl: &mut Netlink,
+    tap: &IfName,
+    settings: &Resolved,
+    caller: Option<&Caller>,
+) -> Result<(), Error> {
+    let bridge = &settings.bridge.value;
     let fail = |reason| Error::attach(tap, bridge, reason);
-    let mut nl = Netlink::connect().map_err(|e| fail(Failure::Socket(e)))?;
     let Attach {
         tap: link, plan, ..
-    } = prepare(&mut nl, tap, settings, true, caller).map_err(fail)?;
+    } = prepare(nl, tap, settings, true, caller).map_err(fail)?;
     if plan.bridge_down {
         warn!("bridge {bridge} is down: {tap} gets no traffic until it is up");
     }
@@ -121,7 +132,7 @@ pub fn run(tap: &IfName, settings: &Resolved, caller: Option<&Caller>) -> Result
         tap: tap.as_str(),
         bridge: bridge.as_str(),
     };
-    apply::all_or_nothing(&mut nl, link.index, &plan.actions, &names).map_err(fail)?;
+    apply::all_or_nothing(nl, link.index, &plan.actions, &names).map_err(fail)?;
     info!("{}", summary(&link, bridge, &plan));
     Ok(())
 }

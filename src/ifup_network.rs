@@ -11,29 +11,32 @@ use crate::policy::{self, Caller};
 
 /// Before attaching `tap`: if its bridge has a `[network]` section, root
 /// makes the network whole; a privileged helper only checks that it is.
+/// Returns the socket it used, for the attach to go on with.
 pub fn network(
     tap: &IfName,
     config: &Config,
     settings: &Resolved,
     caller: Option<&Caller>,
-) -> Result<(), Error> {
+) -> Result<Option<Netlink>, Error> {
     let bridge = &settings.bridge.value;
     let Some(net) = config.network(bridge) else {
-        return Ok(());
+        return Ok(None);
     };
-    // A tap vnet would refuse must not set a network up first.
     let fail = |reason| Error::attach(tap, bridge, reason);
     let mut nl = Netlink::connect().map_err(|e| fail(Failure::Socket(e)))?;
-    let link = super::find(&mut nl, "tap", tap).map_err(fail)?;
-    policy::check_tap(&link).map_err(|r| fail(Failure::Refused(r)))?;
-    if let Some(caller) = caller {
-        policy::owns(&link, caller).map_err(|r| fail(Failure::Refused(r)))?;
-    }
-    drop(nl);
     let runtime = Runtime::new(caller.is_some());
     let result = match caller {
-        Some(_) => network::verify(net, &runtime),
-        None => network::ensure(net, &runtime).map(|_| ()),
+        Some(_) => network::verify(&mut nl, net, &runtime),
+        None => match network::whole(&mut nl, net, &runtime) {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                // A tap vnet would refuse must not set a network up first.
+                let link = super::find(&mut nl, "tap", tap).map_err(fail)?;
+                policy::check_tap(&link).map_err(|r| fail(Failure::Refused(r)))?;
+                network::ensure(&mut nl, net, &runtime).map(|_| ())
+            }
+            Err(e) => Err(e),
+        },
     };
     result.map_err(|err| {
         let failure = Failure::Network {
@@ -41,7 +44,8 @@ pub fn network(
             err: Box::new(err),
         };
         Error::attach(tap, bridge, failure)
-    })
+    })?;
+    Ok(Some(nl))
 }
 
 /// `vnet-ifup --network-up BRIDGE`: what was made, as lines for stdout.
@@ -60,7 +64,10 @@ pub fn network_up(bridge: &IfName, env: &Env, caller: Option<&Caller>) -> Result
             msg: format!("there is no [network {bridge}] section"),
         }));
     };
-    let made = network::ensure(net, &Runtime::new(false)).map_err(fail)?;
+    let mut nl = Netlink::connect()
+        .map_err(NetError::netlink("opening a netlink socket"))
+        .map_err(fail)?;
+    let made = network::ensure(&mut nl, net, &Runtime::new(false)).map_err(fail)?;
     Ok(match made.is_empty() {
         true => format!("network {bridge} is set up already\n"),
         false => format!("network {bridge} is set up: made {}\n", made.join(", ")),

@@ -116,3 +116,30 @@ fn an_isolated_network_has_no_rules_and_no_forwarding() {
         "network iso0: stopped dnsmasq, deleted bridge iso0\n"
     );
 }
+
+/// dnsmasq failing to bind (another dnsmasq, started for the same bridge
+/// from another runtime directory, holds the address) shows its own
+/// message, and leaves neither its lease file nor anything else behind.
+#[test]
+fn a_dnsmasq_that_cannot_bind_leaves_nothing_behind() {
+    let Some(net) = Net::new(TWO) else { return };
+    net.vnet(&["--network-up", "nat1"], &[]).expect(0);
+    let other = net.ns.path("other-run");
+    let other = other.to_str().expect("path");
+    let before = net.snapshot();
+    let run = net.vnet(&["--network-up", "nat1"], &[("VNET_RUNTIME_DIR", other)]);
+    let line = run.expect(1).one_line().to_owned();
+    assert!(
+        line.starts_with("vnet-ifup: cannot set up network nat1: dnsmasq failed to start: "),
+        "{line}"
+    );
+    assert!(line.contains("Address already in use"), "{line}");
+    assert_eq!(net.snapshot(), before);
+    let left: Vec<_> = std::fs::read_dir(other)
+        .expect("the runtime directory")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["nat1.lock"], "files left in {other}");
+    net.vnet(&["--network-down", "nat1"], &[]).expect(0);
+}

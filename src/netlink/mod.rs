@@ -104,6 +104,9 @@ fn kernel_sentence(errno: Errno, ext_ack: Option<&str>) -> String {
 /// the pages a reply does not reach are never faulted in, and nothing
 /// zero-fills the buffer between reads.
 const RECEIVE_BUFFER: usize = 128 * 1024;
+/// vnet's nf_tables replies are an ACK or one table or chain, well under
+/// 1 KiB; a small buffer leaves the binaries' arena to everything else.
+const NETFILTER_BUFFER: usize = 16 * 1024;
 
 /// What a request waits for.
 #[derive(Clone, Copy)]
@@ -126,17 +129,17 @@ pub struct Netlink {
 impl Netlink {
     /// Opens the socket with extended ACKs, strict checking and a bounded receive.
     pub fn connect() -> Result<Self, NetlinkError> {
-        Self::open(NlFamily::Route, TIMEOUT)
+        Self::open(NlFamily::Route, TIMEOUT, RECEIVE_BUFFER)
     }
 
     /// The same, for nf_tables (NETLINK_NETFILTER).
     pub fn netfilter() -> Result<Self, NetlinkError> {
-        Self::open(NlFamily::Netfilter, TIMEOUT)
+        Self::open(NlFamily::Netfilter, TIMEOUT, NETFILTER_BUFFER)
     }
 
     /// socket and bind only: a new socket blocks already, and the kernel
     /// addresses its replies by the socket, not by a port id we need to know.
-    fn open(family: NlFamily, timeout: Duration) -> Result<Self, NetlinkError> {
+    fn open(family: NlFamily, timeout: Duration, room: usize) -> Result<Self, NetlinkError> {
         let socket = NlSocket::connect(family, None, Groups::empty()).map_err(NetlinkError::Io)?;
         socket.enable_ext_ack(true).map_err(NetlinkError::Io)?;
         socket
@@ -147,7 +150,7 @@ impl Netlink {
         let timeout = TimeVal::new(timeout.as_secs() as _, timeout.subsec_micros() as _);
         setsockopt(&fd, sockopt::ReceiveTimeout, &timeout)
             .map_err(|e| NetlinkError::Io(e.into()))?;
-        let buffer = Vec::with_capacity(RECEIVE_BUFFER);
+        let buffer = Vec::with_capacity(room);
         Ok(Netlink {
             socket,
             seq: 0,
@@ -266,7 +269,7 @@ impl Netlink {
         let read = match usize::try_from(read) {
             Ok(read) if read <= room => read,
             Ok(read) => {
-                let max = RECEIVE_BUFFER / 1024;
+                let max = room / 1024;
                 return Err(protocol(format!("a reply of {read} bytes, over {max} KiB")));
             }
             Err(_) => {

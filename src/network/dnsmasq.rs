@@ -64,6 +64,18 @@ pub fn args(net: &Network, runtime: &Runtime) -> Vec<String> {
 /// Starts dnsmasq, which forks, binds and exits 0 once its daemon runs;
 /// a non-zero exit comes with its own message on stderr.
 pub fn start(binary: &Path, net: &Network, runtime: &Runtime) -> Result<(), NetError> {
+    // dnsmasq creates its lease file before it can fail to bind: one that
+    // was not there before a failed start is removed again.
+    let leases = runtime.file(&net.bridge, "leases");
+    let had_leases = leases.exists();
+    let result = run(binary, net, runtime);
+    if result.is_err() && !had_leases {
+        let _ = super::runtime::remove(&leases);
+    }
+    result
+}
+
+fn run(binary: &Path, net: &Network, runtime: &Runtime) -> Result<(), NetError> {
     let mut child =
         spawn::spawn(binary, &args(net, runtime)).map_err(NetError::io("starting dnsmasq"))?;
     let start = Instant::now();
@@ -111,11 +123,13 @@ pub fn start(binary: &Path, net: &Network, runtime: &Runtime) -> Result<(), NetE
 /// The pid of the dnsmasq vnet started for this network, if it runs:
 /// the pid file names a live process whose command line names a pid file
 /// of that name and the bridge (the directory may be seen through another
-/// mount, as a privileged helper's tests do).
+/// mount, as a privileged helper's tests do). A zombie's command line is
+/// empty, so a dead dnsmasq not yet reaped is not running.
 pub fn running(runtime: &Runtime, bridge: &IfName) -> Option<i32> {
     let pid_file = runtime.file(bridge, "dnsmasq.pid");
-    let pid: i32 = fs::read_to_string(&pid_file).ok()?.trim().parse().ok()?;
-    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let pid = read_small(&pid_file)?;
+    let pid: i32 = std::str::from_utf8(&pid).ok()?.trim().parse().ok()?;
+    let cmdline = read_small(Path::new(&format!("/proc/{pid}/cmdline")))?;
     let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
     let name = format!("/{bridge}.dnsmasq.pid");
     let interface = format!("--interface={bridge}");
@@ -123,13 +137,16 @@ pub fn running(runtime: &Runtime, bridge: &IfName) -> Option<i32> {
         .iter()
         .any(|a| a.starts_with(b"--pid-file=") && a.ends_with(name.as_bytes()))
         && args.contains(&interface.as_bytes());
-    let zombie = fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            s.rsplit_once(')')
-                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
-        })
-        .unwrap_or(true);
-    (ours && !zombie).then_some(pid)
+    ours.then_some(pid)
+}
+
+/// A small file (a pid file, a command line, a procfs switch) in one
+/// read: every attach looks at these, and std's read_to_end would fstat
+/// and read twice.
+pub fn read_small(path: &Path) -> Option<Vec<u8>> {
+    let mut buf = [0; 4096];
+    let n = fs::File::open(path).ok()?.read(&mut buf).ok()?;
+    Some(buf[..n].to_vec())
 }
 
 /// Stops the dnsmasq of this network, if it runs, waiting for it to go.

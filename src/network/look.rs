@@ -1,7 +1,6 @@
 //! What exists of a network, found with lookups only, and what is missing.
 //! `--check`, a privileged helper's verdict and the setup all start here.
 
-use std::fs;
 use std::net::IpAddr;
 
 use nix::errno::Errno;
@@ -70,7 +69,9 @@ pub fn look(
             chains.push((chain.name, exists));
         }
     }
-    let switch = |path: &str| fs::read_to_string(path).is_ok_and(|v| v.trim() == "1");
+    let switch = |path: &str| {
+        dnsmasq::read_small(std::path::Path::new(path)).is_some_and(|v| v.trim_ascii() == b"1")
+    };
     let routed = net.forward != Forward::None;
     Ok(Found {
         bridge,

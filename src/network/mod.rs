@@ -24,7 +24,7 @@ use crate::netlink::NetlinkError;
 pub use look::{look, Found, Item};
 pub use report::report;
 pub use runtime::Runtime;
-pub use setup::{ensure, verify};
+pub use setup::{ensure, verify, whole};
 pub use teardown::teardown;
 
 /// Why a network could not be set up, checked or torn down.

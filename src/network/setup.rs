@@ -26,22 +26,16 @@ enum Undo {
 /// Makes sure `net` is whole: looks first, and makes only what is missing,
 /// under the network's lock so VMs starting together make it once. If a
 /// step fails, this run's changes are undone. Returns what was made.
-pub fn ensure(net: &Network, runtime: &Runtime) -> Result<Vec<String>, NetError> {
+pub fn ensure(nl: &mut Netlink, net: &Network, runtime: &Runtime) -> Result<Vec<String>, NetError> {
     let bridge = &net.bridge;
-    let mut nl = Netlink::connect().map_err(NetError::netlink("opening a netlink socket"))?;
-    // A whole network is the common case (every VM after the first): a
-    // look without the lock settles it, since looking changes nothing.
-    let quick = look(&mut nl, net, runtime, false)?;
-    if quick.refusal(net, |i| name_of(&mut nl, i)).is_none()
-        && quick.items(net).iter().all(|i| i.present)
-    {
+    if whole(nl, net, runtime)? {
         return Ok(Vec::new());
     }
     let _lock = runtime
         .lock(bridge)
         .map_err(NetError::io(&format!("locking {}", runtime.dir.display())))?;
-    let found = look(&mut nl, net, runtime, true)?;
-    if let Some(refusal) = found.refusal(net, |i| name_of(&mut nl, i)) {
+    let found = look(nl, net, runtime, true)?;
+    if let Some(refusal) = found.refusal(net, |i| name_of(nl, i)) {
         return Err(refusal);
     }
     let items = found.items(net);
@@ -58,7 +52,7 @@ pub fn ensure(net: &Network, runtime: &Runtime) -> Result<Vec<String>, NetError>
     let mut undo = Vec::new();
     // The record is part of the change: without it, a tear-down could not
     // know what to remove.
-    let result = make(&mut nl, net, runtime, &found, binary, &mut made, &mut undo).and_then(|()| {
+    let result = make(nl, net, runtime, &found, binary, &mut made, &mut undo).and_then(|()| {
         made.write(&state)
             .map_err(NetError::io("writing vnet's record"))
     });
@@ -66,7 +60,7 @@ pub fn ensure(net: &Network, runtime: &Runtime) -> Result<Vec<String>, NetError>
         let failures = undo
             .into_iter()
             .rev()
-            .filter_map(|u| take_back(&mut nl, net, runtime, u).err())
+            .filter_map(|u| take_back(nl, net, runtime, u).err())
             .map(|e| e.to_string())
             .collect();
         return Err(NetError::Undone {
@@ -81,6 +75,15 @@ pub fn ensure(net: &Network, runtime: &Runtime) -> Result<Vec<String>, NetError>
         .collect();
     info!("network {bridge}: made {}", done.join(", "));
     Ok(done)
+}
+
+/// Whether `net` is whole and fit, found with lookups only: the common
+/// case (every VM after the first), settled without the lock, since
+/// looking changes nothing.
+pub fn whole(nl: &mut Netlink, net: &Network, runtime: &Runtime) -> Result<bool, NetError> {
+    let quick = look(nl, net, runtime, false)?;
+    Ok(quick.refusal(net, |i| name_of(nl, i)).is_none()
+        && quick.items(net).iter().all(|i| i.present))
 }
 
 fn make(
@@ -209,9 +212,8 @@ fn take_back(
 }
 
 /// A privileged helper's check: the network must be whole already.
-pub fn verify(net: &Network, runtime: &Runtime) -> Result<(), NetError> {
-    let mut nl = Netlink::connect().map_err(NetError::netlink("opening a netlink socket"))?;
-    let found = look(&mut nl, net, runtime, false)?;
+pub fn verify(nl: &mut Netlink, net: &Network, runtime: &Runtime) -> Result<(), NetError> {
+    let found = look(nl, net, runtime, false)?;
     let missing: Vec<String> = found
         .items(net)
         .into_iter()
