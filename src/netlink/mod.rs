@@ -12,6 +12,7 @@
 
 mod addr;
 mod bridge;
+mod brief;
 mod link;
 mod nft;
 mod nft_expr;
@@ -42,6 +43,7 @@ use nix::sys::time::TimeVal;
 
 pub use addr::Address;
 pub use bridge::{PortFlags, VlanRange};
+pub use brief::Brief;
 pub use link::{BridgeInfo, Link, Tun};
 pub use nft::{Chain, Hook, Rule, TABLE};
 pub use nft_expr::Expr;

@@ -8,8 +8,8 @@ use nix::errno::Errno;
 use super::runtime::Runtime;
 use super::{dnsmasq, NetError};
 use crate::config::{Cidr, Forward, Network};
-use crate::netlink::{Address, Link, Netlink};
-use crate::policy::network::{forward_chain, nat_chain, rules};
+use crate::netlink::{Address, Brief, Netlink};
+use crate::policy::network::{chains as chain_list, forward_chain, nat_chain};
 
 pub const IPV4_FORWARD: &str = "/proc/sys/net/ipv4/ip_forward";
 pub const IPV6_FORWARD: &str = "/proc/sys/net/ipv6/conf/all/forwarding";
@@ -17,7 +17,7 @@ pub const IPV6_FORWARD: &str = "/proc/sys/net/ipv6/conf/all/forwarding";
 /// What exists now.
 #[derive(Debug)]
 pub struct Found {
-    pub bridge: Option<Link>,
+    pub bridge: Option<Brief>,
     /// Every address of every interface.
     pub addresses: Vec<Address>,
     /// The chains `net` needs, each with whether it exists.
@@ -44,7 +44,7 @@ pub fn look(
     runtime: &Runtime,
     every_address: bool,
 ) -> Result<Found, NetError> {
-    let bridge = nl.link(&net.bridge).map_err(NetError::netlink(format!(
+    let bridge = nl.brief(&net.bridge).map_err(NetError::netlink(format!(
         "looking up bridge {}",
         net.bridge
     )))?;
@@ -54,19 +54,17 @@ pub fn look(
         (None, false) => Ok(Vec::new()),
     }
     .map_err(NetError::netlink("listing addresses"))?;
-    let (wanted, _) = rules(net);
+    let wanted = chain_list(net);
     let mut chains = Vec::new();
     if !wanted.is_empty() {
         let mut nft = Netlink::netfilter().map_err(NetError::nft("opening a netfilter socket"))?;
         for chain in wanted {
-            let exists = nft
-                .nft_chain_exists(&chain.name)
-                .map_err(|e| match e.errno() {
-                    // A kernel without nf_tables answers a lookup with EINVAL.
-                    Some(Errno::EINVAL) => NetError::NoNftables,
-                    _ => NetError::nft(format!("looking up chain {}", chain.name))(e),
-                })?;
-            chains.push((chain.name, exists));
+            let exists = nft.nft_chain_exists(&chain).map_err(|e| match e.errno() {
+                // A kernel without nf_tables answers a lookup with EINVAL.
+                Some(Errno::EINVAL) => NetError::NoNftables,
+                _ => NetError::nft(format!("looking up chain {chain}"))(e),
+            })?;
+            chains.push((chain, exists));
         }
     }
     let switch = |path: &str| {

@@ -22,6 +22,16 @@ pub fn forward_chain(bridge: &str) -> String {
     format!("forward-{bridge}")
 }
 
+/// The names of the chains `net` needs, as [`rules`] makes them.
+pub fn chains(net: &Network) -> Vec<String> {
+    let bridge = net.bridge.as_str();
+    match net.forward {
+        Forward::Nat => vec![nat_chain(bridge), forward_chain(bridge)],
+        Forward::Route => vec![forward_chain(bridge)],
+        Forward::None => Vec::new(),
+    }
+}
+
 /// The chains and rules `net` needs; none for `forward = none`.
 pub fn rules(net: &Network) -> (Vec<Chain>, Vec<Rule>) {
     let bridge = net.bridge.as_str();
@@ -116,6 +126,11 @@ mod tests {
         let (chains, rules) = rules(&net("nat", ""));
         let names: Vec<&str> = chains.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["postrouting-br0", "forward-br0"]);
+        for mode in ["nat", "route", "none"] {
+            let n = net(mode, "");
+            let names: Vec<String> = super::rules(&n).0.into_iter().map(|c| c.name).collect();
+            assert_eq!(super::chains(&n), names, "{mode}");
+        }
         assert_eq!(rules.len(), 5);
         assert_eq!(rules[2].exprs.last(), Some(&Expr::Masquerade));
         assert!(rules[3].exprs.contains(&Expr::Established));
