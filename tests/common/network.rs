@@ -117,10 +117,17 @@ impl Net {
         let forward = self.sysctl("net/ipv4/ip_forward");
         let mut addrs = json(self.ns.ip(&["-j", "addr", "show"]));
         strip_lifetimes(&mut addrs);
+        // The kernel's own IPv6 link-local addresses come and go through
+        // duplicate address detection (tentative, then a local route), on
+        // its own time: not vnet's doing.
+        let mut routes = json(self.ns.ip(&["-j", "route", "show", "table", "all"]));
+        if let Some(all) = routes.as_array_mut() {
+            all.retain(|r| !r["dst"].as_str().is_some_and(|d| d.starts_with("fe80:")));
+        }
         serde_json::json!({
             "links": self.ns.snapshot(),
             "addresses": addrs,
-            "routes": json(self.ns.ip(&["-j", "route", "show", "table", "all"])),
+            "routes": routes,
             "ruleset": self.ruleset(),
             "forward": forward,
             "files": files,
@@ -142,7 +149,10 @@ impl Net {
 fn strip_lifetimes(v: &mut Value) {
     match v {
         Value::Object(map) => {
-            map.retain(|k, _| !k.ends_with("_life_time") && k != "operstate");
+            map.retain(|k, _| !k.ends_with("_life_time") && k != "operstate" && k != "tentative");
+            if let Some(Value::Array(infos)) = map.get_mut("addr_info") {
+                infos.retain(|a| !a["local"].as_str().is_some_and(|l| l.starts_with("fe80:")));
+            }
             map.values_mut().for_each(strip_lifetimes);
         }
         Value::Array(items) => items.iter_mut().for_each(strip_lifetimes),
