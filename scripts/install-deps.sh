@@ -31,6 +31,8 @@ test  busybox-static          the kernel matrix guests' init and shell
 test  libvirt-daemon          tests/libvirt*.rs: libvirtd itself (no -system package: no service)
 test  libvirt-daemon-driver-qemu  tests/libvirt*.rs: libvirt's QEMU driver
 test  libvirt-clients         tests/libvirt*.rs: virsh
+test  dnsmasq-base            [network] sections start dnsmasq (tests/network*.rs, tests/nat.rs)
+test  nftables                nft, the networks' oracle (nft -j list ruleset)
 test  xz-utils                Debian's kernel modules are xz-compressed
 test  debian-archive-keyring  scripts/fetch-kernels.sh checks the kernels' signatures
 ci    make                    make deb, make rpm, make package-test

@@ -15,7 +15,8 @@ use crate::ifdown;
 use crate::ifup::{self, Attach};
 use crate::name::IfName;
 use crate::netlink::Netlink;
-use crate::policy::{self, Action, Caller};
+use crate::network::{self, Runtime};
+use crate::policy::{self, Action, Caller, Refusal};
 
 /// The width of the label column: the longest key, "multicast-flood", and a space.
 pub(crate) const W: usize = 16;
@@ -40,6 +41,17 @@ pub fn ifup(
     for (key, value, origin) in settings.rows() {
         let _ = writeln!(out, "{key:<W$}{value:<10} ({origin})");
     }
+    let network = config.network(bridge);
+    if let Some(net) = network {
+        let runtime = Runtime::new(caller.is_some());
+        network::report(net, &runtime, caller.is_some(), W, out).map_err(|err| {
+            let bridge = bridge.to_string();
+            fail(Failure::Network {
+                bridge,
+                err: Box::new(err),
+            })
+        })?;
+    }
     let mut nl = Netlink::connect().map_err(|e| fail(Failure::Socket(e)))?;
     match ifup::prepare(&mut nl, tap, settings, caller) {
         Ok(Attach { plan, .. }) => {
@@ -53,9 +65,16 @@ pub fn ifup(
         // the bridge will be, as the policy decides it, and go on.
         Err(Failure::NoTap(_)) => {
             let found = ifup::find_bridge(&mut nl, settings).map_err(fail)?;
-            let (_, create) = policy::plan_bridge(found.as_ref(), settings)
-                .map_err(|r| fail(Failure::Refused(r)))?;
+            let create = match (&found, network) {
+                (None, Some(_)) => None,
+                _ => {
+                    policy::plan_bridge(found.as_ref(), settings)
+                        .map_err(|r| fail(Failure::Refused(r)))?
+                        .1
+                }
+            };
             let bridge_state = match create {
+                _ if found.is_none() && network.is_some() => "will be created ([network])",
                 Some(Action::CreateBridge {
                     vlan_filtering: true,
                     ..
@@ -66,6 +85,15 @@ pub fn ifup(
             let _ = writeln!(
                 out,
                 "{:<W$}none yet: {tap} does not exist yet; bridge {bridge} {bridge_state}",
+                "plan"
+            );
+            Ok(())
+        }
+        // The [network] set-up makes the bridge before the tap joins it.
+        Err(Failure::Refused(Refusal::NoBridge(_))) if network.is_some() => {
+            let _ = writeln!(
+                out,
+                "{:<W$}none yet: bridge {bridge} will be created ([network])",
                 "plan"
             );
             Ok(())

@@ -37,6 +37,10 @@ pub enum Command {
     Version,
     Run(IfName),
     Check(IfName),
+    /// `vnet-ifup --network-up BRIDGE`: set a `[network]` up, no VM needed.
+    NetworkUp(IfName),
+    /// `vnet-ifup --network-down BRIDGE`: remove what vnet made for it.
+    NetworkDown(IfName),
 }
 
 /// The whole program: `main` of both binaries is this one call.
@@ -106,6 +110,20 @@ fn run(tool: Tool, args: &[OsString], env: &Env, caller: Option<&Caller>) -> Res
             }
             result
         }
+        // parse_args gives these to vnet-ifup only; saying so here lets
+        // vnet-ifdown's build leave the network code out.
+        Command::NetworkUp(bridge) if tool == Tool::Ifup => {
+            print(&ifup::network_up(&bridge, env, caller)?);
+            Ok(())
+        }
+        Command::NetworkDown(bridge) if tool == Tool::Ifup => {
+            print(&ifup::network_down(&bridge, caller)?);
+            Ok(())
+        }
+        Command::NetworkUp(_) | Command::NetworkDown(_) => Err(Error::Usage {
+            tool: tool.name(),
+            problem: "networks are set up and down by vnet-ifup".into(),
+        }),
         Command::Check(tap) => {
             let mut out = String::new();
             let result = match tool {
@@ -127,9 +145,13 @@ fn attach(
     caller: Option<&Caller>,
 ) -> (Result<(), Error>, Option<String>, &'static str) {
     match ifup::settings(tap, env, caller) {
-        Ok((_, settings)) => {
-            let bridge = settings.bridge.value.as_str().to_owned();
-            (ifup::run(tap, &settings, caller), Some(bridge), "attached")
+        Ok((config, settings)) => {
+            let bridge = settings.bridge.value.to_string();
+            let result = ifup::network(tap, &config, &settings, caller).and_then(|nl| match nl {
+                Some(mut nl) => ifup::run_with(&mut nl, tap, &settings, caller),
+                None => ifup::run(tap, &settings, caller),
+            });
+            (result, Some(bridge), "attached")
         }
         Err(e) => {
             let bridge = e.bridge().map(str::to_owned);
@@ -146,9 +168,20 @@ pub fn parse_args(tool: Tool, args: &[OsString]) -> Result<Command, Error> {
     };
     let args: Vec<&OsStr> = args.iter().map(OsString::as_os_str).collect();
     let known = ["--help", "-h", "--version", "-V", "--check", "--"];
+    let network = ["--network-up", "--network-down"];
     let unknown_option = |a: &OsStr| {
-        a.to_str()
-            .is_some_and(|s| s.starts_with('-') && !known.contains(&s))
+        a.to_str().is_some_and(|s| {
+            s.starts_with('-')
+                && !known.contains(&s)
+                && !(tool == Tool::Ifup && network.contains(&s))
+        })
+    };
+    let bridge = |arg: &OsStr| {
+        IfName::from_os(arg).map_err(|reason| Error::Name {
+            what: "bridge",
+            name: arg.to_owned(),
+            reason,
+        })
     };
     match args.as_slice() {
         [] => Err(usage("missing the TAP argument".into())),
@@ -158,6 +191,11 @@ pub fn parse_args(tool: Tool, args: &[OsString]) -> Result<Command, Error> {
         [a] if *a == "--check" || *a == "--" => {
             Err(usage(format!("\"{}\" needs a TAP", escape_os(a))))
         }
+        [a] if network.iter().any(|n| a == n) => {
+            Err(usage(format!("\"{}\" needs a BRIDGE", escape_os(a))))
+        }
+        [a, br] if *a == "--network-up" => bridge(br).map(Command::NetworkUp),
+        [a, br] if *a == "--network-down" => bridge(br).map(Command::NetworkDown),
         [a, tap] if *a == "--check" => tap_name(tap).map(Command::Check),
         [a, tap] if *a == "--" => tap_name(tap).map(Command::Run),
         [tap] => tap_name(tap).map(Command::Run),
@@ -236,18 +274,30 @@ fn help(tool: Tool) -> String {
     let name = tool.name();
     // vnet-ifdown reads no configuration, VNET_CONFIG or VNET_BRIDGE: it
     // detaches the tap from whatever bridge it is on.
-    let (verb, script, files, environment) = match tool {
+    let (verb, script, more, files, environment) = match tool {
         Tool::Ifup => (
             "put QEMU's tap TAP, up, on its bridge",
             "script=",
-            "files:        /etc/vnet/vnet.conf (bridge, mtu, mac, port policy; [match GLOB] sections)\n",
+            "       vnet-ifup [--use-vnet] --br=BRIDGE --fd=N
+                             QEMU's -netdev bridge,helper=: make a tap, put it on
+                             BRIDGE, send it to QEMU over fd N
+       vnet-ifup --check --br=BRIDGE   may I do that, and what would be done
+       vnet-ifup --network-up BRIDGE    as root: set up BRIDGE's [network] section
+                                        (bridge, address, forwarding, nftables, dnsmasq)
+       vnet-ifup --network-down BRIDGE  as root: remove what vnet made for it
+",
+            "files:        /etc/vnet/vnet.conf (bridge, mtu, mac, port policy; [match GLOB] sections;
+              [network BRIDGE] sections); /run/vnet/ (networks' locks, records, dnsmasq)
+",
             "environment:  VNET_CONFIG=PATH  read another configuration file
               VNET_BRIDGE=NAME  use this bridge (beats the configuration)
-              VNET_LOG=info|debug  say more on stderr",
+              VNET_LOG=info|debug  say more on stderr
+              VNET_RUNTIME_DIR=DIR  use DIR instead of /run/vnet (not as a privileged helper)",
         ),
         Tool::Ifdown => (
             "take QEMU's tap TAP off its bridge and set it down",
             "downscript=",
+            "",
             "files:        none (the tap leaves whatever bridge it is on)\n",
             "environment:  VNET_LOG=info|debug  say more on stderr",
         ),
@@ -257,23 +307,12 @@ fn help(tool: Tool) -> String {
 
 usage: {name} TAP            QEMU runs this as its {script}
        {name} --check TAP    show what would be done and why; change nothing
-       {name} --help | --version{bridge_helper}
+{more}       {name} --help | --version
 
 {files}{environment}
 exit status:  0 done; 1 failed or refused; 2 bad usage, name or configuration
 ",
         version = env!("CARGO_PKG_VERSION"),
-        bridge_helper = if tool == Tool::Ifup {
-            format!(
-                "
-       {name} [--use-vnet] --br=BRIDGE --fd=N
-                             QEMU's -netdev bridge,helper=: make a tap, put it on
-                             BRIDGE, send it to QEMU over fd N
-       {name} --check --br=BRIDGE   may I do that, and what would be done"
-            )
-        } else {
-            String::new()
-        },
     )
 }
 

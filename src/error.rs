@@ -15,6 +15,7 @@ use crate::config::ConfigError;
 use crate::escape::{escape_os, Escaped};
 use crate::name::NameError;
 use crate::netlink::NetlinkError;
+use crate::network::NetError;
 use crate::policy::{Action, Refusal};
 
 /// Exit status 1: the operation failed or was refused.
@@ -54,6 +55,14 @@ pub enum Error {
         master: Option<String>,
         #[source]
         reason: Box<Failure>,
+    },
+    /// `vnet-ifup --network-up|--network-down BRIDGE`.
+    #[error("cannot {verb} network {}: {reason}", Escaped(bridge))]
+    Network {
+        verb: &'static str,
+        bridge: String,
+        #[source]
+        reason: Box<NetError>,
     },
 }
 
@@ -96,6 +105,14 @@ pub enum Failure {
     },
     #[error("{}", join(.0))]
     Several(Vec<Failure>),
+    /// The bridge's `[network]` could not be set up, or (for a privileged
+    /// helper) is not set up.
+    #[error("network {}: {err}", Escaped(bridge))]
+    Network {
+        bridge: String,
+        #[source]
+        err: Box<NetError>,
+    },
 }
 
 /// What [`Failure::Lookup`] was looking for.
@@ -162,7 +179,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage { .. } | Error::Name { .. } | Error::Config(_) => EXIT_USAGE,
-            Error::Attach { .. } | Error::Detach { .. } => EXIT_FAILED,
+            Error::Attach { .. } | Error::Detach { .. } | Error::Network { .. } => EXIT_FAILED,
         }
     }
 }

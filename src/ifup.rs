@@ -12,6 +12,10 @@ use crate::name::IfName;
 use crate::netlink::{format_mac, Link, Netlink};
 use crate::policy::{self, Action, AttachPlan, Caller, Refusal};
 
+#[path = "ifup_network.rs"]
+mod network;
+pub use network::{network, network_down, network_up};
+
 /// What ifup found and decided; `--check` prints it, `run` carries it out.
 pub struct Attach {
     pub tap: Link,
@@ -59,20 +63,7 @@ pub fn settings(
     env: &Env,
     caller: Option<&Caller>,
 ) -> Result<(Config, Resolved), Error> {
-    let source = match (caller, &env.config) {
-        (Some(_), config) => {
-            if config.is_some() {
-                warn!("VNET_CONFIG is ignored: vnet runs as a privileged helper");
-            }
-            Source::Trusted
-        }
-        (None, Some(path)) => Source::Named(path),
-        (None, None) => Source::Default,
-    };
-    let config = Config::load(source).map_err(Error::Config)?;
-    config
-        .check_accounts(helper::account_exists)
-        .map_err(Error::Config)?;
+    let config = load(env, caller)?;
     let bridge = match &env.bridge {
         Some(raw) => Some(IfName::from_os(raw).map_err(|reason| Error::Name {
             what: "VNET_BRIDGE bridge",
@@ -95,23 +86,52 @@ pub fn settings(
     Ok((config, resolved))
 }
 
+/// Loads the configuration: root's own file for a privileged helper.
+pub(crate) fn load(env: &Env, caller: Option<&Caller>) -> Result<Config, Error> {
+    let source = match (caller, &env.config) {
+        (Some(_), config) => {
+            if config.is_some() {
+                warn!("VNET_CONFIG is ignored: vnet runs as a privileged helper");
+            }
+            Source::Trusted
+        }
+        (None, Some(path)) => Source::Named(path),
+        (None, None) => Source::Default,
+    };
+    let config = Config::load(source).map_err(Error::Config)?;
+    config
+        .check_accounts(helper::account_exists)
+        .map_err(Error::Config)?;
+    Ok(config)
+}
+
 /// Attaches `tap` as `settings` say, undoing this run's changes if a step fails.
 pub fn run(tap: &IfName, settings: &Resolved, caller: Option<&Caller>) -> Result<(), Error> {
     let bridge = &settings.bridge.value;
+    let mut nl = Netlink::connect().map_err(|e| Error::attach(tap, bridge, Failure::Socket(e)))?;
+    run_with(&mut nl, tap, settings, caller)
+}
+
+/// [`run`] on a socket already open (the one a `[network]` check used).
+pub fn run_with(
+    nl: &mut Netlink,
+    tap: &IfName,
+    settings: &Resolved,
+    caller: Option<&Caller>,
+) -> Result<(), Error> {
+    let bridge = &settings.bridge.value;
     let fail = |reason| Error::attach(tap, bridge, reason);
-    let mut nl = Netlink::connect().map_err(|e| fail(Failure::Socket(e)))?;
     let Attach {
         tap: link,
         bridge: found,
         mut plan,
-    } = prepare(&mut nl, tap, settings, caller).map_err(fail)?;
+    } = prepare(nl, tap, settings, caller).map_err(fail)?;
     if plan.bridge_down {
         warn!("bridge {bridge} is down: {tap} gets no traffic until it is up");
     }
     let mut tx = Transaction::new(tap, bridge, link.index, found.map(|b| b.index));
     if let Some(create @ Action::CreateBridge { vlan_filtering, .. }) = plan.actions.first() {
-        tx.apply(&mut nl, std::slice::from_ref(create))
-            .map_err(fail)?;
+        tx.apply(nl, std::slice::from_ref(create)).map_err(fail)?;
         match (tx.created_bridge(), vlan_filtering) {
             (true, true) => info!("created bridge {bridge} with VLAN filtering"),
             (true, false) => info!("created bridge {bridge}"),
@@ -119,15 +139,15 @@ pub fn run(tap: &IfName, settings: &Resolved, caller: Option<&Caller>) -> Result
         }
         // The bridge exists now: ours, or another VM's that won the race.
         // The rest is planned again against it as the kernel reports it.
-        plan = match replan(&mut nl, &link, settings) {
+        plan = match replan(nl, &link, settings) {
             Ok((index, plan)) => {
                 tx.set_bridge(index);
                 plan
             }
-            Err(failure) => return Err(fail(tx.abandon(&mut nl, failure))),
+            Err(failure) => return Err(fail(tx.abandon(nl, failure))),
         };
     }
-    tx.apply(&mut nl, &plan.actions).map_err(fail)?;
+    tx.apply(nl, &plan.actions).map_err(fail)?;
     info!("{}", summary(&link, bridge, &plan));
     Ok(())
 }

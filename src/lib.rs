@@ -33,5 +33,6 @@ pub mod ifdown;
 pub mod ifup;
 pub mod name;
 pub mod netlink;
+pub mod network;
 pub mod policy;
 pub mod tun;

@@ -335,3 +335,44 @@ fn the_readme_error_lines_are_what_vnet_prints() {
     let detach = unprivileged(&common::IFDOWN);
     assert_eq!(detach.expect(1).one_line(), shown[3]);
 }
+
+#[test]
+fn networks_are_in_the_example_and_the_man_pages() {
+    let text = example_switched_on();
+    let config = Config::parse("switched-on", text.as_bytes()).expect("parses");
+    let net = config
+        .network(&tap("nat0"))
+        .expect("the [network nat0] example");
+    assert!(net.dhcp.is_some());
+    let conf_man = CONF_MAN.replace("\\-", "-");
+    assert!(
+        conf_man.contains("\n.SH NETWORKS\n"),
+        "vnet.conf.5 has no NETWORKS"
+    );
+    for key in ["address", "forward", "dhcp-range", "lease-time", "ipv6-ra"] {
+        assert!(
+            EXAMPLE
+                .lines()
+                .any(|l| l.starts_with(&format!("#{key} = "))),
+            "packaging/vnet.conf lacks \"#{key} = ...\""
+        );
+        assert!(
+            conf_man.contains(&format!("\n.TP\n.BI \"{key} = "))
+                || conf_man.contains(&format!("\n.TP\n.BR \"{key} = ")),
+            "vnet.conf.5 lacks an entry for {key}"
+        );
+    }
+    let ifup_man = IFUP_MAN.replace("\\-", "-");
+    for needle in [
+        "--network-up",
+        "--network-down",
+        "VNET_RUNTIME_DIR",
+        "/run/vnet/",
+        "dnsmasq-base",
+    ] {
+        assert!(
+            ifup_man.contains(needle),
+            "vnet-ifup.8 does not mention {needle}"
+        );
+    }
+}

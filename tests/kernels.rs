@@ -20,19 +20,37 @@ const GUEST: Guest = Guest {
         "ports",
         "faults",
         "bridge_helper",
+        "network",
+        "network_shared",
     ],
     // Bridges (stp and llc come as dependencies), taps (ports.rs opens
     // /dev/net/tun itself; vnet-ifup makes them as bridge_helper.rs's
     // bridge helper), veth pairs, and the macvlan refuse.rs uses to make the
     // bridge refuse a port.
-    modules: &["bridge", "tun", "veth", "macvlan"],
-    // The oracle, setpriv for refuse.rs's test without CAP_NET_ADMIN, and
-    // strace for faults.rs's failing requests (and ports.rs's one).
+    // network.rs and network_shared.rs: nf_tables with the inet family's
+    // nat chains, masquerade and conntrack state (their dependencies come
+    // along; crc32c_generic is libcrc32c's soft dependency, which no
+    // modinfo names, for nf_conntrack).
+    modules: &[
+        "bridge",
+        "tun",
+        "veth",
+        "macvlan",
+        "crc32c_generic",
+        "nft_chain_nat",
+        "nft_masq",
+        "nft_ct",
+    ],
+    // The oracle, setpriv for refuse.rs's test without CAP_NET_ADMIN,
+    // strace for faults.rs's failing requests (and ports.rs's one), nft
+    // (the networks' oracle) and the dnsmasq vnet starts.
     programs: &[
         "/usr/bin/ip",
         "/usr/sbin/bridge",
         "/usr/bin/setpriv",
         "/usr/bin/strace",
+        "/usr/sbin/nft",
+        "/usr/sbin/dnsmasq",
     ],
 };
 

@@ -67,6 +67,14 @@ pub(super) fn unknown_key(key: &str) -> String {
     }
 }
 
+/// An unknown key in a block whose keys are `known`, with a near miss.
+pub(super) fn unknown_among(key: &str, known: &[&str], block: &str) -> String {
+    match known.iter().find(|name| edit_distance(name, key) <= 2) {
+        Some(name) => format!("unknown key \"{key}\" in {block} (did you mean \"{name}\"?)"),
+        None => format!("unknown key \"{key}\" in {block}"),
+    }
+}
+
 /// Levenshtein distance, for "did you mean" on short key names.
 pub(super) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();

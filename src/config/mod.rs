@@ -13,8 +13,10 @@
 //! A key is one line in the table at the bottom of this file.
 
 mod access;
+mod cidr;
 mod file;
 mod keys;
+mod network;
 mod trust;
 mod values;
 
@@ -28,6 +30,7 @@ use crate::name::IfName;
 pub use access::{AccessRule, Principal};
 pub use keys::Resolved;
 use keys::{unknown_key, Settings, KEYS};
+pub use network::{Cidr, Forward, Network};
 pub use values::{Mac, Mtu, Show, Vlans};
 
 /// Where the configuration lives unless `VNET_CONFIG` says otherwise.
@@ -104,6 +107,7 @@ pub struct Config {
     global: Settings,
     sections: Vec<Section>,
     access: Vec<AccessRule>,
+    networks: Vec<Network>,
 }
 
 #[derive(Clone, Debug)]
@@ -156,6 +160,7 @@ impl Config {
             ..Config::default()
         };
         let mut block = Block::Global;
+        let mut drafts: Vec<network::Draft> = Vec::new();
         for (index, raw) in text.split(|&b| b == b'\n').enumerate() {
             let line = index + 1;
             let fail = |msg: String| ConfigError {
@@ -190,13 +195,24 @@ impl Config {
                         config.access.push(AccessRule::new(glob, line));
                         Block::Access
                     }
+                    (SectionKind::Network, glob) => {
+                        let bridge = values::parse_name(glob.as_str()).map_err(fail)?;
+                        if let Some(first) = drafts.iter().find(|d| d.bridge() == &bridge) {
+                            return Err(fail(format!(
+                                "[network {bridge}] is already defined on line {}",
+                                first.line()
+                            )));
+                        }
+                        drafts.push(network::Draft::new(bridge, line));
+                        Block::Network
+                    }
                 };
                 continue;
             }
             let Some((key, value)) = text.split_once('=') else {
                 return Err(fail(format!(
-                    "expected \"key = value\", a [match GLOB] or [access GLOB] section, \
-                     or a # comment, found \"{text}\""
+                    "expected \"key = value\", a [match GLOB], [access GLOB] or \
+                     [network BRIDGE] section, or a # comment, found \"{text}\""
                 )));
             };
             let (key, value) = (key.trim(), value.trim());
@@ -204,6 +220,11 @@ impl Config {
                 return Err(fail(format!("key \"{key}\" has no value")));
             }
             let settings = match block {
+                Block::Network => {
+                    let draft = drafts.last_mut().expect("a [network] section");
+                    draft.store(key, value, line).map_err(fail)?;
+                    continue;
+                }
                 Block::Access => {
                     let rule = config.access.last_mut().expect("an [access] section");
                     rule.store(key, value, line).map_err(fail)?;
@@ -222,6 +243,9 @@ impl Config {
                 return Err(fail(unknown_key(key)));
             };
             store(settings, value, line).map_err(fail)?;
+        }
+        for draft in drafts {
+            config.networks.push(draft.finish(path)?);
         }
         Ok(config)
     }
@@ -269,6 +293,11 @@ impl Config {
         })
     }
 
+    /// The `[network BRIDGE]` section for `bridge`, if there is one.
+    pub fn network(&self, bridge: &IfName) -> Option<&Network> {
+        self.networks.iter().find(|n| &n.bridge == bridge)
+    }
+
     /// "/etc/vnet/vnet.conf", or what stood in for it.
     pub fn source(&self) -> String {
         match (self.read, self.path.as_str()) {
@@ -289,16 +318,24 @@ enum Block {
     Global,
     Match,
     Access,
+    Network,
 }
 
 enum SectionKind {
     Match,
     Access,
+    Network,
 }
 
-/// `[match GLOB]` (a tap policy) or `[access GLOB]` (a bridge ACL).
+/// `[match GLOB]` (a tap policy), `[access GLOB]` (a bridge ACL) or
+/// `[network BRIDGE]` (a network vnet sets up; the glob is a plain name).
 fn parse_section(text: &str) -> Result<(SectionKind, Glob), String> {
-    let bad = || format!("bad section \"{text}\": expected \"[match GLOB]\" or \"[access GLOB]\"");
+    let bad = || {
+        format!(
+            "bad section \"{text}\": expected \"[match GLOB]\", \"[access GLOB]\" \
+             or \"[network BRIDGE]\""
+        )
+    };
     let inner = text
         .strip_prefix('[')
         .and_then(|t| t.strip_suffix(']'))
@@ -307,6 +344,7 @@ fn parse_section(text: &str) -> Result<(SectionKind, Glob), String> {
     let kind = match (words.next(), words.next(), words.next()) {
         (Some("match"), Some(glob), None) => (SectionKind::Match, glob),
         (Some("access"), Some(glob), None) => (SectionKind::Access, glob),
+        (Some("network"), Some(name), None) => (SectionKind::Network, name),
         _ => return Err(bad()),
     };
     let glob = Glob::new(kind.1).map_err(|e| format!("bad glob \"{}\": {e}", kind.1))?;

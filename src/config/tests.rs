@@ -190,7 +190,7 @@ fn errors_name_file_and_line() {
     );
     assert_eq!(
         error("bridge br0"),
-        format!("{PATH}:1: expected \"key = value\", a [match GLOB] or [access GLOB] section, or a # comment, found \"bridge br0\"")
+        format!("{PATH}:1: expected \"key = value\", a [match GLOB], [access GLOB] or [network BRIDGE] section, or a # comment, found \"bridge br0\"")
     );
     assert_eq!(
         error("bridge ="),
@@ -225,19 +225,19 @@ fn bad_sections_are_errors() {
     for (text, msg) in [
         (
             "[foo]",
-            "bad section \"[foo]\": expected \"[match GLOB]\" or \"[access GLOB]\"",
+            "bad section \"[foo]\": expected \"[match GLOB]\", \"[access GLOB]\" or \"[network BRIDGE]\"",
         ),
         (
             "[match]",
-            "bad section \"[match]\": expected \"[match GLOB]\" or \"[access GLOB]\"",
+            "bad section \"[match]\": expected \"[match GLOB]\", \"[access GLOB]\" or \"[network BRIDGE]\"",
         ),
         (
             "[match a b]",
-            "bad section \"[match a b]\": expected \"[match GLOB]\" or \"[access GLOB]\"",
+            "bad section \"[match a b]\": expected \"[match GLOB]\", \"[access GLOB]\" or \"[network BRIDGE]\"",
         ),
         (
             "[match a",
-            "bad section \"[match a\": expected \"[match GLOB]\" or \"[access GLOB]\"",
+            "bad section \"[match a\": expected \"[match GLOB]\", \"[access GLOB]\" or \"[network BRIDGE]\"",
         ),
         (
             "[match v[0-]",

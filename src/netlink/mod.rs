@@ -12,36 +12,46 @@
 //! - [`bridge`]: bridge ports, VLANs and bridge creation (AF_BRIDGE, RTM_NEWLINK);
 //! - [`probe`]: whether the kernel's bridges can filter VLANs, before one exists.
 
+mod addr;
 mod bridge;
+mod brief;
 mod error;
 mod link;
+mod nft;
+mod nft_expr;
 mod probe;
+mod wire;
 
 use std::io::{self, Cursor};
+use std::ops::RangeInclusive;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::time::Duration;
 
 use log::debug;
 use neli::{
     consts::{
-        nl::{NlmF, NlmsgerrAttr},
+        nl::NlmF,
         rtnl::{RtaType, Rtm},
         socket::{Msg, NlFamily},
     },
-    nl::{NlPayload, Nlmsghdr, NlmsghdrBuilder},
+    nl::{NlPayload, NlmsghdrBuilder},
     rtnl::{Ifinfomsg, Rtattr, RtattrBuilder},
     socket::NlSocket,
     types::Buffer,
     utils::Groups,
-    FromBytes, Size, ToBytes,
+    FromBytesWithInput, Size, ToBytes,
 };
 use nix::errno::Errno;
 use nix::sys::socket::{setsockopt, sockopt};
 use nix::sys::time::TimeVal;
 
+pub use addr::Address;
 pub use bridge::{PortFlags, VlanRange};
+pub use brief::Brief;
 pub use error::{errno_sentence, NetlinkError};
 pub use link::{BridgeInfo, Link, Tun};
+pub use nft::{Chain, Hook, Rule, TABLE};
+pub use nft_expr::Expr;
 
 /// How long one reply may take. The kernel answers in microseconds; this
 /// only matters if something is badly wrong, and QEMU has no timeout of its own.
@@ -52,8 +62,22 @@ pub const TIMEOUT: Duration = Duration::from_secs(5);
 /// the pages a reply does not reach are never faulted in, and nothing
 /// zero-fills the buffer between reads.
 const RECEIVE_BUFFER: usize = 128 * 1024;
+/// vnet's nf_tables replies are an ACK or one table or chain, well under
+/// 1 KiB; a small buffer leaves the binaries' arena to everything else.
+const NETFILTER_BUFFER: usize = 16 * 1024;
 
-/// A route netlink socket, used for one invocation.
+/// What a request waits for.
+#[derive(Clone, Copy)]
+enum Answer {
+    /// One reply message (a lookup).
+    Reply,
+    /// This many ACKs: one per change (a batch's BEGIN and END get none).
+    Acks(usize),
+    /// Replies up to NLMSG_DONE.
+    Dump,
+}
+
+/// A netlink socket (route or netfilter), used for one invocation.
 pub struct Netlink {
     socket: NlSocket,
     seq: u32,
@@ -63,14 +87,18 @@ pub struct Netlink {
 impl Netlink {
     /// Opens the socket with extended ACKs, strict checking and a bounded receive.
     pub fn connect() -> Result<Self, NetlinkError> {
-        Self::open(TIMEOUT)
+        Self::open(NlFamily::Route, TIMEOUT, RECEIVE_BUFFER)
+    }
+
+    /// The same, for nf_tables (NETLINK_NETFILTER).
+    pub fn netfilter() -> Result<Self, NetlinkError> {
+        Self::open(NlFamily::Netfilter, TIMEOUT, NETFILTER_BUFFER)
     }
 
     /// socket and bind only: a new socket blocks already, and the kernel
     /// addresses its replies by the socket, not by a port id we need to know.
-    fn open(timeout: Duration) -> Result<Self, NetlinkError> {
-        let socket =
-            NlSocket::connect(NlFamily::Route, None, Groups::empty()).map_err(NetlinkError::Io)?;
+    fn open(family: NlFamily, timeout: Duration, room: usize) -> Result<Self, NetlinkError> {
+        let socket = NlSocket::connect(family, None, Groups::empty()).map_err(NetlinkError::Io)?;
         socket.enable_ext_ack(true).map_err(NetlinkError::Io)?;
         socket
             .enable_strict_checking(true)
@@ -80,7 +108,7 @@ impl Netlink {
         let timeout = TimeVal::new(timeout.as_secs() as _, timeout.subsec_micros() as _);
         setsockopt(&fd, sockopt::ReceiveTimeout, &timeout)
             .map_err(|e| NetlinkError::Io(e.into()))?;
-        let buffer = Vec::with_capacity(RECEIVE_BUFFER);
+        let buffer = Vec::with_capacity(room);
         Ok(Netlink {
             socket,
             seq: 0,
@@ -88,9 +116,9 @@ impl Netlink {
         })
     }
 
-    /// Sends one request and reads its answer: a lookup (RTM_GET*) is
-    /// answered by its reply, a change by its ACK; either may be an error.
-    /// Returns the lookup's reply.
+    /// Sends one rtnetlink request and reads its answer: a lookup
+    /// (RTM_GET*) is answered by its reply, a change by its ACK; either
+    /// may be an error. Returns the lookup's reply.
     fn request(
         &mut self,
         ty: Rtm,
@@ -99,8 +127,7 @@ impl Netlink {
     ) -> Result<Option<Ifinfomsg>, NetlinkError> {
         let lookup = ty == Rtm::Getlink;
         let ack = if lookup { NlmF::empty() } else { NlmF::ACK };
-        self.seq = self.seq.wrapping_add(1);
-        let seq = self.seq;
+        let seq = self.next_seq();
         let request = NlmsghdrBuilder::default()
             .nl_type(ty)
             .nl_flags(NlmF::REQUEST | ack | flags)
@@ -110,32 +137,73 @@ impl Netlink {
             .map_err(protocol)?;
         let mut bytes = Cursor::new(vec![0; request.padded_size()]);
         request.to_bytes(&mut bytes).map_err(protocol)?;
-        self.socket
-            .send(bytes.get_ref(), Msg::empty())
-            .map_err(NetlinkError::Io)?;
+        let answer = if lookup {
+            Answer::Reply
+        } else {
+            Answer::Acks(1)
+        };
+        let replies = self.exchange(bytes.get_ref(), seq..=seq, answer)?;
+        match replies.first() {
+            Some(payload) => {
+                let mut cursor = Cursor::new(payload.as_slice());
+                Ifinfomsg::from_bytes_with_input(&mut cursor, payload.len())
+                    .map(Some)
+                    .map_err(protocol)
+            }
+            None => Ok(None),
+        }
+    }
 
+    /// A fresh sequence number for each message sent.
+    fn next_seq(&mut self) -> u32 {
+        self.seq = self.seq.wrapping_add(1);
+        self.seq
+    }
+
+    /// The one transport of every family: sends `request`, whose messages
+    /// carry the sequence numbers `seqs`, and reads what `answer` asks for.
+    /// Replies to other sequence numbers (a stale ACK of an earlier batch)
+    /// are skipped; an error for any of `seqs` ends the exchange. Returns
+    /// the payloads of the replies (after their `nlmsghdr`).
+    fn exchange(
+        &mut self,
+        request: &[u8],
+        seqs: RangeInclusive<u32>,
+        answer: Answer,
+    ) -> Result<Vec<Vec<u8>>, NetlinkError> {
+        self.socket
+            .send(request, Msg::empty())
+            .map_err(NetlinkError::Io)?;
+        let mut replies = Vec::new();
+        let mut unacked = match answer {
+            Answer::Acks(n) => n,
+            _ => 0,
+        };
         loop {
-            let mut datagram = Cursor::new(self.receive()?);
-            while (datagram.position() as usize) < datagram.get_ref().len() {
-                let mut message =
-                    Nlmsghdr::<Rtm, Ifinfomsg>::from_bytes(&mut datagram).map_err(protocol)?;
-                if *message.nl_seq() != seq {
-                    debug!("ignoring a reply to sequence {}", message.nl_seq());
+            for message in wire::messages(self.receive()?) {
+                if !seqs.contains(&message.seq) {
+                    debug!("ignoring a reply to sequence {}", message.seq);
                     continue;
                 }
-                if let Some(err) = message.get_err() {
-                    let errno = Errno::from_raw(-*err.error());
-                    let ext_ack = err
-                        .ext_ack()
-                        .get_attr_handle()
-                        .get_attribute(NlmsgerrAttr::Msg)
-                        .map(|a| c_string(a.nla_payload().as_ref()));
-                    return Err(NetlinkError::Kernel { errno, ext_ack });
+                let is_error = message.ty == wire::NLMSG_ERROR;
+                if is_error || message.ty == wire::NLMSG_DONE {
+                    let (code, ext_ack) = message.error();
+                    if code < 0 {
+                        let errno = Errno::from_raw(-code);
+                        return Err(NetlinkError::Kernel { errno, ext_ack });
+                    }
+                    if is_error {
+                        unacked = unacked.saturating_sub(1);
+                    }
+                    match answer {
+                        Answer::Acks(_) if unacked == 0 => return Ok(replies),
+                        Answer::Dump if !is_error => return Ok(replies),
+                        _ => continue,
+                    }
                 }
-                match message.nl_payload() {
-                    NlPayload::Payload(reply) if lookup => return Ok(Some(reply.clone())),
-                    NlPayload::Ack(_) if !lookup => return Ok(None),
-                    _ => {}
+                replies.push(message.payload.to_vec());
+                if let Answer::Reply = answer {
+                    return Ok(replies);
                 }
             }
         }
@@ -159,7 +227,7 @@ impl Netlink {
         let read = match usize::try_from(read) {
             Ok(read) if read <= room => read,
             Ok(read) => {
-                let max = RECEIVE_BUFFER / 1024;
+                let max = room / 1024;
                 return Err(protocol(format!("a reply of {read} bytes, over {max} KiB")));
             }
             Err(_) => {

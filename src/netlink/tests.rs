@@ -72,7 +72,8 @@ fn a_silent_peer_times_out() {
         return;
     }
     let silent = NlSocket::connect(NlFamily::Route, None, Groups::empty()).unwrap();
-    let mut nl = Netlink::open(Duration::from_millis(200)).unwrap();
+    let mut nl =
+        Netlink::open(NlFamily::Route, Duration::from_millis(200), RECEIVE_BUFFER).unwrap();
     // Requests now go to `silent`, which never reads them, not to the kernel.
     connect(
         nl.socket.as_raw_fd(),

@@ -3,6 +3,7 @@
 
 mod access;
 mod action;
+pub mod network;
 mod port;
 
 use crate::config::{Mac, Mtu, Resolved};

@@ -9,6 +9,7 @@
 pub mod fakeqemu;
 pub mod guest;
 pub mod libvirt;
+pub mod network;
 pub mod qemu;
 pub mod qmp;
 pub mod strace;

@@ -3,8 +3,8 @@
 //! setpriv, our binaries and the suites' test executables; init.sh runs
 //! the suites there and reports one line per suite on the serial console.
 
-mod cpio;
-mod kmod;
+pub mod cpio;
+pub mod kmod;
 mod qemu;
 mod report;
 
@@ -121,6 +121,14 @@ impl Guest<'_> {
         // The console init writes to, before devtmpfs covers /dev.
         img.char_dev("/dev/console", 5, 1);
         img.symlink("/var/run", "../run");
+        // dnsmasq, run as root, switches to the user nobody.
+        let passwd = "root:x:0:0::/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n";
+        img.file("/etc/passwd", 0o644, passwd.as_bytes().to_vec());
+        img.file(
+            "/etc/group",
+            0o644,
+            b"root:x:0:\nnogroup:x:65534:\n".to_vec(),
+        );
         for program in self.programs {
             add_program(&mut img, program);
         }
