@@ -9,6 +9,7 @@ mod common;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -23,19 +24,21 @@ address = 10.77.0.1/24
 forward = nat
 dhcp-range = 10.77.0.100 10.77.0.199
 [access nat0]
-allow = alice
+allow = 4201
 ";
 
 struct Helper {
     net: Net,
     root: PathBuf,
+    /// The staged /dev/log, so audit lines reach the test, not the host.
+    _syslog: UnixDatagram,
 }
 
 impl Helper {
     fn new() -> Option<Helper> {
         let net = Net::new(CONFIG)?;
         let root = net.ns.path("helper");
-        for dir in ["bin", "etc/vnet"] {
+        for dir in ["bin", "etc/vnet", "dev"] {
             fs::create_dir_all(root.join(dir)).expect("staging directory");
         }
         let copy = root.join("bin/vnet-ifup");
@@ -64,18 +67,25 @@ impl Helper {
         ] {
             fs::set_permissions(root.join(file), fs::Permissions::from_mode(mode)).expect("chmod");
         }
+        let syslog = UnixDatagram::bind(root.join("dev/log")).expect("test syslog socket");
+        fs::set_permissions(root.join("dev/log"), fs::Permissions::from_mode(0o666))
+            .expect("chmod");
         fs::create_dir_all(&net.run_dir).expect("runtime directory");
         net.ns.ip(&[
             "tuntap", "add", "dev", "vm-a0", "mode", "tap", "user", "4201",
         ]);
-        Some(Helper { net, root })
+        Some(Helper {
+            net,
+            root,
+            _syslog: syslog,
+        })
     }
 
     /// The capable vnet-ifup as alice, with /etc and /run/vnet staged.
     fn ifup_as_alice(&self, args: &[&str]) -> Run {
         let (root, run) = (self.root.display(), self.net.run_dir.display());
         let script = format!(
-            "mount --bind {root}/etc /etc && mount -t tmpfs run /run && mkdir /run/vnet && \
+            "mount --bind {root}/etc /etc && mount --bind {root}/dev /dev && mount -t tmpfs run /run && mkdir /run/vnet && \
              mount --bind {run} /run/vnet && \
              exec setpriv --reuid={ALICE} --regid={ALICE} --clear-groups {root}/bin/vnet-ifup \"$@\""
         );
