@@ -233,3 +233,20 @@ fn a_qemu_gone_before_the_tap_arrives_gets_no_tap_left_behind() {
     assert!(line.ends_with(": broken pipe; tap0 is deleted"), "{line}");
     wait_no_taps(&ns);
 }
+
+/// Issue 13's rule holds for the bridge helper too: an `[access]` name
+/// that no account has is a configuration error with its line, never a
+/// rule that silently matches no one.
+#[test]
+fn an_access_rule_naming_nobody_is_a_configuration_error() {
+    let Some(ns) = setup() else { return };
+    let config = ns.path("vnet.conf");
+    std::fs::write(&config, "[access br0]\nallow = nobdy-at-all\n").expect("config");
+    let config = config.to_str().expect("path").to_owned();
+    let reply = helper(&ns, "br0", &[("VNET_CONFIG", &config)]);
+    assert_eq!(
+        reply.refused(2),
+        format!("vnet-ifup: {config}:2: allow: there is no user \"nobdy-at-all\" in /etc/passwd")
+    );
+    wait_no_taps(&ns);
+}

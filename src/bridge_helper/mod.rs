@@ -22,13 +22,13 @@ mod preflight;
 use std::ffi::OsString;
 use std::os::fd::{AsFd, RawFd};
 
-use log::{info, warn};
+use log::info;
 use nix::unistd::{getgid, getuid};
 
 pub use args::{is_invocation, parse, ArgError, Args, Mode};
 pub use error::HelperError;
 
-use crate::config::{Config, Origin, Resolved, Source};
+use crate::config::{Config, Origin, Resolved};
 use crate::env::Env;
 use crate::error::{Error, Failure};
 use crate::name::IfName;
@@ -119,21 +119,10 @@ pub fn settings(
     env: &Env,
     caller: Option<&Caller>,
 ) -> Result<(Config, Resolved), HelperError> {
-    let source = match (caller, &env.config) {
-        (Some(_), config) => {
-            if config.is_some() {
-                warn!("VNET_CONFIG is ignored: vnet runs as a privileged helper");
-            }
-            Source::Trusted
-        }
-        (None, Some(path)) => Source::Named(path),
-        (None, None) => Source::Default,
-    };
-    let vnet = |e| HelperError::Vnet(Error::Config(e));
-    let config = Config::load(source).map_err(vnet)?;
+    let config = ifup::load(env, caller).map_err(HelperError::Vnet)?;
     let mut resolved = config
         .resolve(&pattern(), Some(bridge.clone()))
-        .map_err(vnet)?;
+        .map_err(|e| HelperError::Vnet(Error::Config(e)))?;
     resolved.bridge.origin = Origin::Argument("--br");
     if let Some(caller) = caller {
         let rules = config.access_rules();
