@@ -169,7 +169,7 @@ fn an_fd_that_is_not_a_connected_unix_stream_socket_is_refused_first() {
 fn check_says_what_would_happen_and_makes_nothing() {
     let Some(ns) = setup() else { return };
     let before = ns.snapshot();
-    let conf = ns.config("[match tap*]\nisolated = yes\n");
+    let conf = ns.config("[match tap%d]\nisolated = yes\n");
     let run = ns.run(
         &IFUP,
         &["--check", "--br=br0"],
@@ -181,7 +181,7 @@ fn check_says_what_would_happen_and_makes_nothing() {
         out.starts_with("tap             tap%d (new, named by the kernel"),
         "{out}"
     );
-    assert!(out.contains("section [match tap*] at line 1\n"), "{out}");
+    assert!(out.contains("section [match tap%d] at line 1\n"), "{out}");
     assert!(
         out.contains("bridge          br0        (argument --br)\n"),
         "{out}"

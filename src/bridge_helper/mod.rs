@@ -38,7 +38,7 @@ use crate::{audit, fdpass, ifup, tun};
 /// What the kernel names helper taps: `tap` and the lowest free number,
 /// as qemu-bridge-helper does. `[match]` sections are matched against this
 /// pattern, before the tap exists, so `--check` and the real run agree:
-/// `[match tap*]` gives every helper tap its policy.
+/// `[match tap%d]` (the name itself) gives every helper tap its policy.
 pub const PATTERN: &str = "tap%d";
 
 /// The name sections are matched against, and the kernel's template.
