@@ -142,10 +142,21 @@ pub fn running(runtime: &Runtime, bridge: &IfName) -> Option<i32> {
 
 /// A small file (a pid file, a command line, a procfs switch) in one
 /// read: every attach looks at these, and std's read_to_end would fstat
-/// and read twice.
+/// and read twice. The openat system call itself rather than File::open
+/// or musl's open(), which set FD_CLOEXEC again with an fcntl per file
+/// (for kernels older than 2.6.23).
 pub fn read_small(path: &Path) -> Option<Vec<u8>> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let flags = libc::O_RDONLY | libc::O_CLOEXEC;
+    // SAFETY: a NUL-terminated path that outlives the call; no other pointers.
+    let fd = unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, path.as_ptr(), flags) };
+    let fd = i32::try_from(fd).ok().filter(|fd| *fd >= 0)?;
+    // SAFETY: openat just returned this descriptor, owned by nothing else.
+    let file = fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
     let mut buf = [0; 4096];
-    let n = fs::File::open(path).ok()?.read(&mut buf).ok()?;
+    let n = (&file).read(&mut buf).ok()?;
     Some(buf[..n].to_vec())
 }
 
