@@ -168,7 +168,10 @@ pub fn stop(runtime: &Runtime, bridge: &IfName) -> Result<bool, NetError> {
     // SAFETY: kill takes no pointers.
     unsafe { libc::kill(pid, libc::SIGTERM) };
     let start = Instant::now();
-    while running(runtime, bridge).is_some() {
+    // Not `running`: dnsmasq removes its pid file, and the kernel empties
+    // its command line, before its sockets are closed; a set-up right
+    // after would find port 67 still taken.
+    while !gone(pid) {
         if start.elapsed() > WAIT {
             return Err(NetError::Dnsmasq(format!(
                 "pid {pid} did not stop within 10 seconds"
@@ -179,10 +182,39 @@ pub fn stop(runtime: &Runtime, bridge: &IfName) -> Result<bool, NetError> {
     Ok(true)
 }
 
+/// Whether `pid` has exited with its descriptors closed: no such
+/// process, or a zombie (the kernel closes files before it makes one).
+fn gone(pid: i32) -> bool {
+    let Some(stat) = read_small(Path::new(&format!("/proc/{pid}/stat"))) else {
+        return true;
+    };
+    // The state follows the command name, which is in parentheses and may
+    // hold any byte, so it is found from the last ')'.
+    let after = stat.iter().rposition(|&b| b == b')').map_or(0, |i| i + 1);
+    matches!(stat.get(after + 1), Some(b'Z' | b'X'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::Config;
+
+    #[test]
+    fn a_live_process_is_not_gone_and_a_reaped_one_is() {
+        assert!(!gone(std::process::id() as i32));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id() as i32;
+        // Exits, and is then a zombie, not reaped, until the wait below.
+        let start = Instant::now();
+        while !gone(pid) && start.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        assert!(stat.contains(") Z "), "{stat}");
+        assert!(gone(pid));
+        child.wait().unwrap();
+        assert!(gone(pid));
+    }
 
     #[test]
     fn arguments_serve_the_bridge_only() {
