@@ -9,10 +9,13 @@
 //! results part of BENCHMARKS.md. `-- --iters N` sets the iterations;
 //! `-- --against DIR` also times DIR/vnet-ifup and DIR/vnet-ifdown (another
 //! build) in the same alternation, for an A/B comparison of a change;
-//! `-- --only helper` times only the bridge-helper round trip (helper.rs).
+//! `-- --only helper` times only the bridge-helper round trip (helper.rs);
+//! `-- --only network` only the `[network]` set-up and attach (network.rs),
+//! rewriting only that part of BENCHMARKS.md.
 
 mod helper;
 mod measure;
+mod network;
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -37,20 +40,33 @@ fn main() {
     );
     // `-- --only helper`: just the bridge-helper table, BENCHMARKS.md untouched.
     let only_helper = option("--only").as_deref() == Some("helper");
-    for tool in ["strace", "brctl"].into_iter().filter(|_| !only_helper) {
+    let only_network = option("--only").as_deref() == Some("network");
+    let tools: &[&str] = match (only_helper, only_network) {
+        (true, _) => &[],
+        (_, true) => &["strace"],
+        _ => &["strace", "brctl"],
+    };
+    for &tool in tools {
         assert!(
             has(tool),
             "make bench needs {tool} (Debian: strace, bridge-utils)"
         );
     }
     assert!(
-        Path::new(helper::QEMU_HELPER).exists(),
+        only_network || Path::new(helper::QEMU_HELPER).exists(),
         "make bench needs {} (Debian: qemu-system-common)",
         helper::QEMU_HELPER
     );
     let floor = Path::new(IFUP).with_file_name("examples/floor");
     assert!(floor.exists(), "{floor:?} missing: run `make bench`");
     let work = Work::new(floor);
+    if only_network {
+        let text = network::bench(&work.dir, iters).render();
+        print!("{text}");
+        report::write_network_md(&text);
+        let _ = std::fs::remove_dir_all(&work.dir);
+        return;
+    }
 
     let mut scenarios = Vec::new();
     for (label, setup) in [
@@ -81,12 +97,15 @@ fn main() {
         let _ = std::fs::remove_dir_all(&work.dir);
         return;
     }
+    let networks = network::bench(&work.dir, iters).render();
     let extra = work.extra();
     let mut text = report::render(&scenarios, &extra, iters);
     text += "\n";
     text += &round_trips.render(iters);
     print!("{text}");
     report::write_benchmarks_md(&text);
+    print!("\n{networks}");
+    report::write_network_md(&networks);
 }
 
 /// The value after `--name` on the command line.

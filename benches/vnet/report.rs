@@ -268,3 +268,26 @@ pub fn write_benchmarks_md(results: &str) {
     std::fs::write(path, new).expect("write BENCHMARKS.md");
     eprintln!("bench: results written to {path}");
 }
+
+const NET_BEGIN: &str = "<!-- network results: written by `make bench` -->\n";
+const NET_END: &str = "<!-- end of network results -->\n";
+
+/// Replaces the `[network]` results of BENCHMARKS.md (`--only network`
+/// writes these alone), first placed right after the main results.
+pub fn write_network_md(results: &str) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/BENCHMARKS.md");
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let (head, tail) = match (old.find(NET_BEGIN), old.find(NET_END)) {
+        (Some(b), Some(e)) if b < e => (old[..b].to_owned(), &old[e + NET_END.len()..]),
+        _ => match old.find(END) {
+            Some(e) => (
+                format!("{}\n", &old[..e + END.len()]),
+                &old[e + END.len()..],
+            ),
+            None => (format!("{old}\n"), ""),
+        },
+    };
+    let new = format!("{head}{NET_BEGIN}{results}{NET_END}{tail}");
+    std::fs::write(path, new).expect("write BENCHMARKS.md");
+    eprintln!("bench: network results written to {path}");
+}

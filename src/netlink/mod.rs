@@ -95,14 +95,27 @@ impl Netlink {
         Self::open(NlFamily::Netfilter, TIMEOUT, NETFILTER_BUFFER)
     }
 
+    /// A netfilter socket for lookups only (every attach on a set-up
+    /// network): a bounded receive, without extended ACKs or strict
+    /// checking, which only explain refused changes and filter rtnetlink
+    /// dumps. Two syscalls fewer.
+    pub fn netfilter_lookups() -> Result<Self, NetlinkError> {
+        Self::bare(NlFamily::Netfilter, TIMEOUT, NETFILTER_BUFFER)
+    }
+
     /// socket and bind only: a new socket blocks already, and the kernel
     /// addresses its replies by the socket, not by a port id we need to know.
     fn open(family: NlFamily, timeout: Duration, room: usize) -> Result<Self, NetlinkError> {
-        let socket = NlSocket::connect(family, None, Groups::empty()).map_err(NetlinkError::Io)?;
-        socket.enable_ext_ack(true).map_err(NetlinkError::Io)?;
-        socket
+        let nl = Self::bare(family, timeout, room)?;
+        nl.socket.enable_ext_ack(true).map_err(NetlinkError::Io)?;
+        nl.socket
             .enable_strict_checking(true)
             .map_err(NetlinkError::Io)?;
+        Ok(nl)
+    }
+
+    fn bare(family: NlFamily, timeout: Duration, room: usize) -> Result<Self, NetlinkError> {
+        let socket = NlSocket::connect(family, None, Groups::empty()).map_err(NetlinkError::Io)?;
         // SAFETY: the descriptor belongs to `socket`, which outlives this borrow.
         let fd = unsafe { BorrowedFd::borrow_raw(socket.as_raw_fd()) };
         let timeout = TimeVal::new(timeout.as_secs() as _, timeout.subsec_micros() as _);

@@ -142,10 +142,21 @@ pub fn running(runtime: &Runtime, bridge: &IfName) -> Option<i32> {
 
 /// A small file (a pid file, a command line, a procfs switch) in one
 /// read: every attach looks at these, and std's read_to_end would fstat
-/// and read twice.
+/// and read twice. The openat system call itself rather than File::open
+/// or musl's open(), which set FD_CLOEXEC again with an fcntl per file
+/// (for kernels older than 2.6.23).
 pub fn read_small(path: &Path) -> Option<Vec<u8>> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let flags = libc::O_RDONLY | libc::O_CLOEXEC;
+    // SAFETY: a NUL-terminated path that outlives the call; no other pointers.
+    let fd = unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, path.as_ptr(), flags) };
+    let fd = i32::try_from(fd).ok().filter(|fd| *fd >= 0)?;
+    // SAFETY: openat just returned this descriptor, owned by nothing else.
+    let file = fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
     let mut buf = [0; 4096];
-    let n = fs::File::open(path).ok()?.read(&mut buf).ok()?;
+    let n = (&file).read(&mut buf).ok()?;
     Some(buf[..n].to_vec())
 }
 
@@ -157,7 +168,10 @@ pub fn stop(runtime: &Runtime, bridge: &IfName) -> Result<bool, NetError> {
     // SAFETY: kill takes no pointers.
     unsafe { libc::kill(pid, libc::SIGTERM) };
     let start = Instant::now();
-    while running(runtime, bridge).is_some() {
+    // Not `running`: dnsmasq removes its pid file, and the kernel empties
+    // its command line, before its sockets are closed; a set-up right
+    // after would find port 67 still taken.
+    while !gone(pid) {
         if start.elapsed() > WAIT {
             return Err(NetError::Dnsmasq(format!(
                 "pid {pid} did not stop within 10 seconds"
@@ -168,10 +182,39 @@ pub fn stop(runtime: &Runtime, bridge: &IfName) -> Result<bool, NetError> {
     Ok(true)
 }
 
+/// Whether `pid` has exited with its descriptors closed: no such
+/// process, or a zombie (the kernel closes files before it makes one).
+fn gone(pid: i32) -> bool {
+    let Some(stat) = read_small(Path::new(&format!("/proc/{pid}/stat"))) else {
+        return true;
+    };
+    // The state follows the command name, which is in parentheses and may
+    // hold any byte, so it is found from the last ')'.
+    let after = stat.iter().rposition(|&b| b == b')').map_or(0, |i| i + 1);
+    matches!(stat.get(after + 1), Some(b'Z' | b'X'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::Config;
+
+    #[test]
+    fn a_live_process_is_not_gone_and_a_reaped_one_is() {
+        assert!(!gone(std::process::id() as i32));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id() as i32;
+        // Exits, and is then a zombie, not reaped, until the wait below.
+        let start = Instant::now();
+        while !gone(pid) && start.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        assert!(stat.contains(") Z "), "{stat}");
+        assert!(gone(pid));
+        child.wait().unwrap();
+        assert!(gone(pid));
+    }
 
     #[test]
     fn arguments_serve_the_bridge_only() {

@@ -57,7 +57,8 @@ pub fn look(
     let wanted = chain_list(net);
     let mut chains = Vec::new();
     if !wanted.is_empty() {
-        let mut nft = Netlink::netfilter().map_err(NetError::nft("opening a netfilter socket"))?;
+        let mut nft =
+            Netlink::netfilter_lookups().map_err(NetError::nft("opening a netfilter socket"))?;
         for chain in wanted {
             let exists = nft.nft_chain_exists(&chain).map_err(|e| match e.errno() {
                 // A kernel without nf_tables answers a lookup with EINVAL.
