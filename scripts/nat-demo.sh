@@ -132,6 +132,16 @@ ip netns exec "$ns" env VNET_CONFIG="$tmp/vnet.conf" VNET_RUNTIME_DIR="$tmp/run"
     tr -d '\r' | grep -E "^(guest:|PING|[0-9]+ bytes|---|[0-9]+ packets)" || true
 
 echo "nat-demo: what the outside namespace saw (echo requests by source):"
-ip netns exec "$out" nft list chain inet probe input | grep counter
+seen=$(ip netns exec "$out" nft list chain inet probe input | grep counter)
+echo "$seen"
 echo "nat-demo: vnet's table in the host namespace:"
 ip netns exec "$ns" nft list table inet vnet
+# The demo is also README's proof (.ci/run runs it): the outside must have
+# seen the guest's pings from the uplink address, and none from the guest's.
+if echo "$seen" | grep -q "198.51.100.2 .*counter packets [1-9]" &&
+    echo "$seen" | grep -q "10.77.0.0/24 .*counter packets 0 "; then
+    echo "nat-demo: the guest reached 203.0.113.1 through NAT"
+else
+    echo "nat-demo: the guest did not reach 203.0.113.1 through NAT (see above)" >&2
+    exit 1
+fi
