@@ -7,12 +7,13 @@ use std::io::{self, Write};
 use std::panic::Location;
 use std::process::ExitCode;
 
+use crate::bridge_helper::{self, HelperError};
 use crate::env::Env;
 use crate::error::{Error, EXIT_FAILED};
 use crate::escape::{escape, escape_os};
 use crate::name::IfName;
 use crate::policy::Caller;
-use crate::{audit, bridge_helper, check, helper, ifdown, ifup};
+use crate::{audit, check, helper, ifdown, ifup};
 
 /// Which binary is running.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,19 +68,19 @@ pub fn main(tool: Tool) -> ExitCode {
         let mut out = String::new();
         let result = bridge_helper::run(&args, &Env::from_process(), caller.as_ref(), &mut out);
         print(&out);
-        return match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                let _ = writeln!(io::stderr(), "{}: {e}", tool.name());
-                ExitCode::from(e.exit_code())
-            }
-        };
+        return finish(tool, result, HelperError::exit_code);
     }
-    match run(tool, &args, &Env::from_process(), caller.as_ref()) {
+    let result = run(tool, &args, &Env::from_process(), caller.as_ref());
+    finish(tool, result, Error::exit_code)
+}
+
+/// The one place an error is printed: one line after the program's name.
+fn finish<E: std::fmt::Display>(tool: Tool, result: Result<(), E>, code: fn(&E) -> u8) -> ExitCode {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let _ = writeln!(io::stderr(), "{}: {e}", tool.name());
-            ExitCode::from(e.exit_code())
+            ExitCode::from(code(&e))
         }
     }
 }

@@ -7,24 +7,12 @@
 mod common;
 
 use common::fakeqemu::{assert_one_attached_tap, taps, wait_no_taps};
-use common::users::{Helper, ACL, ALICE, BOB};
+use common::users::{Helper, ALICE, BOB};
 use serde_json::json;
-
-/// A staged namespace (bridges br0 and br1, capable binaries, the rules
-/// of `users::ACL`) whose br0 has MTU 9000, or `None` when this machine
-/// cannot run the test.
-fn setup(qemu: bool) -> Option<Helper> {
-    let h = Helper::new(ACL)?;
-    if qemu && !common::qemu::available() {
-        return None;
-    }
-    h.ns.ip(&["link", "set", "br0", "mtu", "9000"]);
-    Some(h)
-}
 
 #[test]
 fn netdev_bridge_as_an_allowed_user_gives_qemu_an_attached_tap_of_hers() {
-    let Some(h) = setup(true) else { return };
+    let Some(h) = Helper::jumbo(true) else { return };
     let netdev = format!("bridge,id=n0,br=br0,helper={}", h.bin("vnet-ifup"));
     let args = [
         "-netdev",
@@ -49,7 +37,7 @@ fn netdev_bridge_as_an_allowed_user_gives_qemu_an_attached_tap_of_hers() {
 
 #[test]
 fn netdev_tap_with_helper_and_br_does_the_same() {
-    let Some(h) = setup(true) else { return };
+    let Some(h) = Helper::jumbo(true) else { return };
     let netdev = format!("tap,id=n0,br=br1,helper={}", h.bin("vnet-ifup"));
     let args = [
         "-netdev",
@@ -85,7 +73,7 @@ fn netdev_tap_with_helper_and_br_does_the_same() {
 
 #[test]
 fn qmp_netdev_add_of_type_bridge_and_netdev_del() {
-    let Some(h) = setup(true) else { return };
+    let Some(h) = Helper::jumbo(true) else { return };
     let mut qemu = h.qemu_as(ALICE, &[]);
     let mut qmp = qemu.qmp();
     let helper = h.bin("vnet-ifup");
@@ -111,7 +99,7 @@ fn qmp_netdev_add_of_type_bridge_and_netdev_del() {
 
 #[test]
 fn multiqueue_is_refused_by_qemu_and_leaves_no_tap() {
-    let Some(h) = setup(true) else { return };
+    let Some(h) = Helper::jumbo(true) else { return };
     let netdev = format!("tap,id=n0,br=br0,helper={},queues=2", h.bin("vnet-ifup"));
     let args = [
         "-netdev",
@@ -130,7 +118,7 @@ fn multiqueue_is_refused_by_qemu_and_leaves_no_tap() {
 
 #[test]
 fn refusals_reach_qemu_and_leave_the_bridge_as_it_was() {
-    let Some(h) = setup(true) else { return };
+    let Some(h) = Helper::jumbo(true) else { return };
     h.ns.ip(&["link", "add", "ve0", "type", "veth", "peer", "name", "ve1"]);
     let before = h.ns.snapshot();
     let helper = h.bin("vnet-ifup");

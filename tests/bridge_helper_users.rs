@@ -6,23 +6,13 @@
 mod common;
 
 use common::fakeqemu::{self, assert_one_attached_tap, tap_of, taps, wait_no_taps};
-use common::users::{Helper, ACL, ALICE, BOB, KVM};
-
-/// A staged namespace (bridges br0 and br1, capable binaries, the rules
-/// of `users::ACL`) whose br0 has MTU 9000, or `None` when this machine
-/// cannot run the test.
-fn setup(qemu: bool) -> Option<Helper> {
-    let h = Helper::new(ACL)?;
-    if qemu && !common::qemu::available() {
-        return None;
-    }
-    h.ns.ip(&["link", "set", "br0", "mtu", "9000"]);
-    Some(h)
-}
+use common::users::{Helper, ALICE, BOB, KVM};
 
 #[test]
 fn the_faked_qemu_side_gets_one_byte_and_the_users_attached_tap() {
-    let Some(h) = setup(false) else { return };
+    let Some(h) = Helper::jumbo(false) else {
+        return;
+    };
     let cmd = h.command_as(ALICE, &[KVM], "vnet-ifup", &[]);
     let reply = fakeqemu::run(cmd, |fd| {
         vec!["--br=br1".into(), "--use-vnet".into(), format!("--fd={fd}")]
@@ -57,7 +47,9 @@ fn the_faked_qemu_side_gets_one_byte_and_the_users_attached_tap() {
 
 #[test]
 fn check_tells_a_user_whether_she_may() {
-    let Some(h) = setup(false) else { return };
+    let Some(h) = Helper::jumbo(false) else {
+        return;
+    };
     let run = h.run_as(ALICE, &[], "vnet-ifup", &["--check", "--br=br0"], &[]);
     run.expect(0);
     for line in [
@@ -77,7 +69,9 @@ fn check_tells_a_user_whether_she_may() {
 
 #[test]
 fn sixty_four_helpers_at_once_for_one_user_make_sixty_four_attached_taps() {
-    let Some(h) = setup(false) else { return };
+    let Some(h) = Helper::jumbo(false) else {
+        return;
+    };
     let (replies, audit) = std::thread::scope(|s| {
         // The test's /dev/log queues 10 lines: read them as they come.
         let audit = s.spawn(|| h.audits(64));
@@ -129,7 +123,9 @@ fn sixty_four_helpers_at_once_for_one_user_make_sixty_four_attached_taps() {
 
 #[test]
 fn a_syslog_that_stopped_reading_costs_the_audit_line_not_the_vm() {
-    let Some(h) = setup(false) else { return };
+    let Some(h) = Helper::jumbo(false) else {
+        return;
+    };
     h.stall_syslog();
     let cmd = h.command_as(ALICE, &[], "vnet-ifup", &[]);
     let reply = fakeqemu::run(cmd, |fd| vec!["--br=br0".into(), format!("--fd={fd}")]);
@@ -148,7 +144,9 @@ fn a_syslog_that_stopped_reading_costs_the_audit_line_not_the_vm() {
 
 #[test]
 fn a_setuid_root_install_serves_the_same_way() {
-    let Some(h) = setup(false) else { return };
+    let Some(h) = Helper::jumbo(false) else {
+        return;
+    };
     h.setuid_ifup("vnet-ifup-setuid");
     let check = h.run_as(
         ALICE,

@@ -9,16 +9,8 @@ mod common;
 use std::fs;
 use std::time::Duration;
 
-use common::users::{Helper, Install, ALICE};
+use common::users::{Helper, Install, ACL, ALICE};
 use common::Run;
-
-const ACL: &str = "\
-[access br0]
-allow = alice
-[access br*]
-allow = @kvm
-deny = bob
-";
 
 /// Issue 16, defect 3: a name with control bytes went into authpriv raw,
 /// where it could forge a log line.

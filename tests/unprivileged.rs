@@ -8,15 +8,7 @@ mod common;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
-use common::users::{Helper, ALICE, BOB, KVM};
-
-const ACL: &str = "\
-[access br0]
-allow = alice
-[access br*]
-allow = @kvm
-deny = bob
-";
+use common::users::{Helper, ACL, ALICE, BOB, KVM};
 
 #[test]
 fn an_allowed_user_attaches_and_detaches_their_own_tap_and_it_is_audited() {

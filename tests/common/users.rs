@@ -49,6 +49,18 @@ impl Helper {
         Helper::installed(config, Install::FileCaps)
     }
 
+    /// A staged namespace with the rules of [`ACL`] whose br0 has MTU
+    /// 9000, or `None` when this machine cannot run the test (with `qemu`,
+    /// also when QEMU is missing).
+    pub fn jumbo(qemu: bool) -> Option<Helper> {
+        let h = Helper::new(ACL)?;
+        if qemu && !super::qemu::available() {
+            return None;
+        }
+        h.ns.ip(&["link", "set", "br0", "mtu", "9000"]);
+        Some(h)
+    }
+
     pub fn installed(config: &str, install: Install) -> Option<Helper> {
         if !super::privileged() {
             return None;
